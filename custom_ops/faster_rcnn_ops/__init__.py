@@ -1,0 +1,9 @@
+"""Compiled operators of the Faster R-CNN paper implementation.
+
+Importing this package loads the compiled library (``faster_rcnn_ops._C``), which registers the
+``torch.ops.faster_rcnn`` operators, and registers their fake kernels and autograd formulas.
+"""
+from . import _C  # noqa: F401  (registers torch.ops.faster_rcnn.*)
+from .roi_pool import RoIPool, roi_pool
+
+__all__ = ['RoIPool', 'roi_pool']

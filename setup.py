@@ -1,0 +1,68 @@
+"""Installs the Faster R-CNN paper plugin for MMDetection and its compiled RoI-pooling op.
+
+Packages:
+  faster_rcnn_paper  (projects/faster_rcnn_paper)  the MMDetection plugin (custom_imports)
+  faster_rcnn_ops    (custom_ops/faster_rcnn_ops)  torch.ops.faster_rcnn.* kernels
+
+The op is built with torch.utils.cpp_extension: the C++ CPU kernel always, the CUDA kernel too when
+torch sees a GPU (and nvcc is found) or FORCE_CUDA=1. Install with
+    pip install --no-build-isolation -e .
+(no build isolation: the extension must be compiled against the torch that will import it).
+"""
+import glob
+import os
+
+from setuptools import find_packages, setup
+
+import torch
+from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension
+
+OPS_DIR = os.path.join('custom_ops', 'faster_rcnn_ops')
+
+
+def with_cuda() -> bool:
+    if os.environ.get('FORCE_CUDA', '0') == '1':
+        return True
+    return torch.cuda.is_available() and CUDA_HOME is not None
+
+
+def op_extension():
+    csrc = os.path.join(OPS_DIR, 'csrc')
+    sources = [os.path.join(csrc, 'roi_pool.cpp')] + sorted(glob.glob(os.path.join(csrc, 'cpu', '*.cpp')))
+    extra_compile_args = {'cxx': ['-O3']}
+    extension = CppExtension
+    if with_cuda():
+        extension = CUDAExtension
+        sources += sorted(glob.glob(os.path.join(csrc, 'cuda', '*.cu')))
+        extra_compile_args['nvcc'] = ['-O3']
+    return extension(
+        name='faster_rcnn_ops._C',
+        sources=sources,
+        include_dirs=[os.path.abspath(csrc)],
+        extra_compile_args=extra_compile_args)
+
+
+setup(
+    name='faster-rcnn-paper',
+    version='0.1.0',
+    description='Faster R-CNN (Ren et al., 2015) as published, as an MMDetection 3.x plugin',
+    python_requires='>=3.8',
+    packages=find_packages('projects') + find_packages('custom_ops'),
+    package_dir={
+        'faster_rcnn_paper': os.path.join('projects', 'faster_rcnn_paper'),
+        'faster_rcnn_ops': OPS_DIR,
+    },
+    # Ranges that admit a user's own torch build (often CUDA); the exact versions this project is
+    # tested with are pinned in requirements/lock.txt.
+    install_requires=[
+        'torch>=2.4',
+        'mmengine>=0.10.0,<1.0',
+        'mmcv>=2.0.0rc4,<2.2.0',
+        'mmdet>=3.0.0,<3.4',
+        'numpy',
+        'pycocotools',
+    ],
+    ext_modules=[op_extension()],
+    cmdclass={'build_ext': BuildExtension.with_options(use_ninja=True)},
+    zip_safe=False,
+)

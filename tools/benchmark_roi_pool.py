@@ -1,0 +1,126 @@
+"""Benchmark of the compiled Caffe RoI pooling op on the paper's workloads.
+
+Workloads (Faster R-CNN §3/§4, py-faster-rcnn test/train settings): a 600x1000 image gives a 38x63
+conv5 map (stride 16); VGG-16 pools 512 channels to 7x7, ZF 256 channels to 6x6; 128 RoIs (a training
+mini-batch) and 300 RoIs (test-time proposals). Each line compares ``faster_rcnn_ops.roi_pool`` with
+a vectorised pure-PyTorch implementation of the same semantics, measured in the same run, and prints
+the ratio (baseline time / ours). Outputs are checked equal before timing.
+
+    python tools/benchmark_roi_pool.py [--repeats 20] [--threads N] [--device cpu|cuda]
+"""
+import argparse
+import statistics
+import time
+
+import torch
+
+from faster_rcnn_ops import roi_pool
+
+WORKLOADS = [  # name, channels, output size
+    ('VGG-16', 512, 7),
+    ('ZF', 256, 6),
+]
+MAP_H, MAP_W, STRIDE = 38, 63, 16  # 600x1000 input, conv5 stride 16
+
+
+def torch_roi_pool(features, rois, spatial_scale, pooled):
+    """Caffe RoI pooling with tensor operations only (two masked max reductions per RoI chunk)."""
+    n_rois = rois.shape[0]
+    _, channels, height, width = features.shape
+    dtype = features.dtype
+    scaled = rois[:, 1:].double() * spatial_scale
+    start_end = torch.where(scaled >= 0, torch.floor(scaled + 0.5), torch.ceil(scaled - 0.5)).long()
+    x1, y1, x2, y2 = start_end.unbind(1)
+    size_w = (x2 - x1 + 1).clamp(min=1).to(dtype)
+    size_h = (y2 - y1 + 1).clamp(min=1).to(dtype)
+    steps = torch.arange(pooled + 1, dtype=dtype)
+
+    def bins(size, start, length):
+        edge = steps[None] * (size / pooled)[:, None]
+        lo = (torch.floor(edge[:, :-1]).long() + start[:, None]).clamp(0, length)
+        hi = (torch.ceil(edge[:, 1:]).long() + start[:, None]).clamp(0, length)
+        cells = torch.arange(length)
+        return (cells[None, None] >= lo[..., None]) & (cells[None, None] < hi[..., None])
+
+    mask_h = bins(size_h, y1, height)  # (K, PH, H)
+    mask_w = bins(size_w, x1, width)   # (K, PW, W)
+    out = features.new_zeros(n_rois, channels, pooled, pooled)
+    batch = rois[:, 0].long()
+    chunk = 4
+    for i in range(0, n_rois, chunk):
+        sl = slice(i, i + chunk)
+        feat = features[batch[sl]]  # (k, C, H, W)
+        # max over columns of each bin: (k, C, H, PW)
+        cols = feat[:, :, :, None, :].masked_fill(~mask_w[sl, None, None], float('-inf')).amax(-1)
+        # max over rows of each bin: (k, C, PH, PW)
+        vals = cols[:, :, None].masked_fill(~mask_h[sl, None, :, :, None], float('-inf')).amax(3)
+        empty = ~(mask_h[sl].any(-1)[:, :, None] & mask_w[sl].any(-1)[:, None, :])
+        out[sl] = vals.masked_fill(empty[:, None], 0.0)
+    return out
+
+
+def paper_rois(num, device, generator):
+    """Proposal-like boxes inside a 600x1000 image: sides 16..600 px, any aspect ratio."""
+    img_h, img_w = MAP_H * STRIDE, MAP_W * STRIDE
+    w = torch.rand(num, generator=generator) * 584 + 16
+    h = torch.rand(num, generator=generator) * 584 + 16
+    x1 = torch.rand(num, generator=generator) * (img_w - w)
+    y1 = torch.rand(num, generator=generator) * (img_h - h)
+    rois = torch.stack([torch.zeros(num), x1, y1, x1 + w, y1 + h], 1)
+    return rois.to(device)
+
+
+def timed(fn, repeats, device):
+    times = []
+    for _ in range(repeats + 2):
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times[2:])  # two warm-up runs
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--repeats', type=int, default=20)
+    parser.add_argument('--threads', type=int, default=None, help='torch threads (default: all)')
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f'device={args.device} threads={torch.get_num_threads()} repeats={args.repeats} '
+          f'map={MAP_H}x{MAP_W} (600x1000 input)')
+    g = torch.Generator().manual_seed(0)
+    for name, channels, pooled in WORKLOADS:
+        features = torch.randn(1, channels, MAP_H, MAP_W, generator=g).to(args.device)
+        for n_rois in (128, 300):
+            rois = paper_rois(n_rois, args.device, g)
+            ours = roi_pool(features, rois, pooled, 1 / STRIDE)
+            base = torch_roi_pool(features, rois, 1 / STRIDE, pooled)
+            if not torch.equal(ours, base):
+                raise SystemExit(f'{name}: outputs differ (max abs diff {(ours - base).abs().max()})')
+            for mode in ('forward', 'forward+backward'):
+                leaf = features.clone().requires_grad_(mode != 'forward')
+
+                def run(fn):
+                    def step():
+                        out = fn(leaf, rois, 1 / STRIDE, pooled) if fn is torch_roi_pool else \
+                            fn(leaf, rois, pooled, 1 / STRIDE)
+                        if leaf.requires_grad:
+                            out.backward(torch.ones_like(out))
+                            leaf.grad = None
+                    return step
+
+                with torch.set_grad_enabled(mode != 'forward'):
+                    t_ours = timed(run(roi_pool), args.repeats, args.device)
+                    t_base = timed(run(torch_roi_pool), max(3, args.repeats // 5), args.device)
+                print(f'{name:7s} {channels}x{MAP_H}x{MAP_W} -> {pooled}x{pooled}, {n_rois:3d} RoIs, '
+                      f'{mode:16s}: ours {t_ours * 1e3:8.2f} ms | pure-PyTorch {t_base * 1e3:8.2f} ms '
+                      f'| ratio {t_base / t_ours:6.1f}x')
+
+
+if __name__ == '__main__':
+    main()
