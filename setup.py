@@ -29,7 +29,9 @@ def with_cuda() -> bool:
 def op_extension():
     csrc = os.path.join(OPS_DIR, 'csrc')
     sources = [os.path.join(csrc, 'roi_pool.cpp')] + sorted(glob.glob(os.path.join(csrc, 'cpu', '*.cpp')))
-    extra_compile_args = {'cxx': ['-O3']}
+    # -fopenmp: at::parallel_for is inlined into our kernels and only runs in parallel when they
+    # are compiled with OpenMP, the backend of the torch builds on PyPI.
+    extra_compile_args = {'cxx': ['-O3', '-fopenmp']}
     extension = CppExtension
     if with_cuda():
         extension = CUDAExtension
@@ -39,7 +41,8 @@ def op_extension():
         name='faster_rcnn_ops._C',
         sources=sources,
         include_dirs=[os.path.abspath(csrc)],
-        extra_compile_args=extra_compile_args)
+        extra_compile_args=extra_compile_args,
+        extra_link_args=['-fopenmp'])
 
 
 setup(

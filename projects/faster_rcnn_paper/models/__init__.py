@@ -1,0 +1,10 @@
+from .backbones import VGG16, ZFNet
+from .dense_heads import PaperRPNHead
+from .layers import CaffeDropout, WithinChannelLRN
+from .roi_heads import CaffeRoIExtractor, FastRCNNBBoxHead
+from .task_modules import LegacyBboxOverlaps2D, PaperAnchorGenerator
+
+__all__ = [
+    'VGG16', 'ZFNet', 'PaperRPNHead', 'CaffeDropout', 'WithinChannelLRN', 'CaffeRoIExtractor',
+    'FastRCNNBBoxHead', 'LegacyBboxOverlaps2D', 'PaperAnchorGenerator'
+]

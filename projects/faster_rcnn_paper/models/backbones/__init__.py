@@ -1,0 +1,4 @@
+from .vgg16 import VGG16
+from .zf_net import ZFNet
+
+__all__ = ['VGG16', 'ZFNet']

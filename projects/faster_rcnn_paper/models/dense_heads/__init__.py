@@ -1,0 +1,3 @@
+from .paper_rpn_head import PaperRPNHead
+
+__all__ = ['PaperRPNHead']

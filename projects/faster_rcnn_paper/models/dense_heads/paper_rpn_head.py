@@ -1,0 +1,79 @@
+"""The Region Proposal Network of Faster R-CNN (§3.1), with py-faster-rcnn's proposal layer.
+
+Training (anchor targets, sampling, losses) is mmdet's ``RPNHead`` configured as the paper (see
+``configs/_base_/models/``): a 3×3 conv + ReLU, 2k softmax objectness scores and 4k deltas.
+
+What differs from mmdet, and is therefore written here, is how proposals are made
+(py-faster-rcnn ``lib/rpn/proposal_layer.py``), in this order:
+
+1. decode the deltas of *all* anchors and clip the boxes to the image;
+2. drop boxes narrower or shorter than ``min_bbox_size`` pixels **of the original image**, i.e.
+   ``min_bbox_size · scale_factor`` on the resized image, with inclusive widths ``x2 - x1 + 1``
+   (mmdet compares ``x2 - x1 > min_bbox_size`` on the resized image);
+3. sort by objectness, keep the top ``nms_pre`` (all when ``nms_pre <= 0``), NMS, keep the top
+   ``max_per_img`` (mmdet takes the top-k before the size filter).
+"""
+import torch
+from mmcv.ops import batched_nms
+from mmdet.models.dense_heads import RPNHead
+from mmdet.registry import MODELS
+from mmdet.structures.bbox import scale_boxes
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
+
+
+@MODELS.register_module()
+class PaperRPNHead(RPNHead):
+    """mmdet ``RPNHead`` whose proposals follow py-faster-rcnn's ProposalLayer (one feature level).
+
+    The proposal settings come from ``train_cfg.rpn_proposal`` / ``test_cfg.rpn`` as in mmdet:
+    ``nms_pre``, ``max_per_img``, ``nms`` and ``min_bbox_size`` (in original-image pixels).
+    """
+
+    def _predict_by_feat_single(self, cls_score_list, bbox_pred_list, score_factor_list,
+                                mlvl_priors, img_meta: dict, cfg: ConfigDict,
+                                rescale: bool = False, with_nms: bool = True) -> InstanceData:
+        if len(cls_score_list) != 1:
+            raise ValueError(f'PaperRPNHead expects one feature level (stride 16), got '
+                             f'{len(cls_score_list)}')
+        if not with_nms:
+            raise ValueError('PaperRPNHead proposals always use NMS (with_nms=False given)')
+        cfg = self.test_cfg if cfg is None else cfg
+        cls_score, bbox_pred, priors = cls_score_list[0], bbox_pred_list[0], mlvl_priors[0]
+        deltas = bbox_pred.permute(1, 2, 0).reshape(-1, self.bbox_coder.encode_size)
+        cls_score = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels)
+        if self.use_sigmoid_cls:
+            scores = cls_score.sigmoid().reshape(-1)
+        else:  # mmdet's label order: foreground 0, background 1
+            scores = cls_score.softmax(-1)[:, 0]
+
+        # 1. decode every anchor, clip to the (resized) image
+        bboxes = self.bbox_coder.decode(priors, deltas, max_shape=img_meta['img_shape'])
+        # 2. minimum size at the original scale, inclusive widths (proposal_layer._filter_boxes)
+        min_size = cfg.get('min_bbox_size', -1)
+        if min_size > 0:
+            w_scale, h_scale = img_meta.get('scale_factor', (1.0, 1.0))[:2]
+            keep = ((bboxes[:, 2] - bboxes[:, 0] + 1 >= min_size * w_scale) &
+                    (bboxes[:, 3] - bboxes[:, 1] + 1 >= min_size * h_scale))
+            bboxes, scores = bboxes[keep], scores[keep]
+        # 3. top nms_pre by score, NMS, top max_per_img
+        nms_pre = cfg.get('nms_pre', -1)
+        if 0 < nms_pre < scores.numel():
+            scores, order = scores.topk(nms_pre)
+            bboxes = bboxes[order]
+        results = InstanceData()
+        if bboxes.numel() > 0:
+            dets, keep = batched_nms(bboxes, scores, scores.new_zeros(scores.shape, dtype=torch.long),
+                                     cfg.nms)
+            max_per_img = cfg.get('max_per_img', -1)
+            if max_per_img > 0:
+                keep, dets = keep[:max_per_img], dets[:max_per_img]
+            results.bboxes = bboxes[keep]
+            results.scores = dets[:, -1]
+        else:
+            results.bboxes = bboxes.new_zeros((0, 4))
+            results.scores = scores.new_zeros((0, ))
+        if rescale:
+            results.bboxes = scale_boxes(results.bboxes, [1 / s for s in img_meta['scale_factor']])
+        results.labels = results.scores.new_zeros(len(results.scores), dtype=torch.long)
+        return results

@@ -1,0 +1,4 @@
+from .bbox_heads import FastRCNNBBoxHead
+from .roi_extractors import CaffeRoIExtractor
+
+__all__ = ['FastRCNNBBoxHead', 'CaffeRoIExtractor']

@@ -1,0 +1,3 @@
+from .caffe_roi_extractor import CaffeRoIExtractor
+
+__all__ = ['CaffeRoIExtractor']

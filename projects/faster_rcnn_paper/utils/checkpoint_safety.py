@@ -1,0 +1,45 @@
+"""Loading MMEngine checkpoints under torch's ``weights_only=True`` default (torch >= 2.6).
+
+torch >= 2.6 unpickles checkpoints with a restricted unpickler that refuses every class not on an
+allowlist, so a crafted file cannot run code. MMEngine 0.10.7 calls ``torch.load`` without
+``weights_only`` and its checkpoints hold a few non-tensor objects (the message hub's
+``HistoryBuffer`` with numpy arrays), so ``--resume`` and ``load_checkpoint`` fail (mmengine issue
+1655). Instead of turning the safety off (``weights_only=False``), we add exactly those classes to
+torch's allowlist: our own checkpoints and mmdet's load, and any other global in a file is still
+refused without being executed.
+"""
+from typing import List, Tuple
+
+import numpy as np
+import torch
+
+
+def _numpy_globals() -> List[Tuple[object, str]]:
+    """numpy arrays and scalars as pickled by numpy 1.x (``numpy.core``) and 2.x (``numpy._core``)."""
+    multiarray = np.core.multiarray if not hasattr(np, '_core') else np._core.multiarray
+    entries = []
+    for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        entries.append((multiarray._reconstruct, f'{module}._reconstruct'))
+        entries.append((multiarray.scalar, f'{module}.scalar'))
+    entries.append((np.ndarray, 'numpy.ndarray'))
+    entries.append((np.dtype, 'numpy.dtype'))
+    # numpy >= 1.25 pickles a dtype's class (numpy.dtypes.Float64DType, ...) with it.
+    for type_code in np.typecodes['All']:
+        try:
+            dtype_class = type(np.dtype(type_code))
+        except TypeError:
+            continue
+        if dtype_class is not np.dtype:
+            entries.append((dtype_class, f'{dtype_class.__module__}.{dtype_class.__name__}'))
+    return entries
+
+
+def checkpoint_safe_globals() -> List[Tuple[object, str]]:
+    """The non-tensor globals that MMEngine / MMDetection checkpoints contain."""
+    from mmengine.logging import HistoryBuffer
+    return [(HistoryBuffer, 'mmengine.logging.history_buffer.HistoryBuffer')] + _numpy_globals()
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Adds :func:`checkpoint_safe_globals` to ``torch.serialization``'s weights-only allowlist."""
+    torch.serialization.add_safe_globals(checkpoint_safe_globals())
