@@ -8,6 +8,7 @@ allowlist, so a crafted file cannot run code. MMEngine 0.10.7 calls ``torch.load
 torch's allowlist: our own checkpoints and mmdet's load, and any other global in a file is still
 refused without being executed.
 """
+import pickle
 from typing import List, Tuple
 
 import numpy as np
@@ -34,10 +35,28 @@ def _numpy_globals() -> List[Tuple[object, str]]:
     return entries
 
 
+def _history_buffer_getattr(owner, name: str):
+    """Stands in for ``builtins.getattr`` in checkpoints, for what MMEngine needs of it only.
+
+    torch pickles a ``HistoryBuffer``'s statistics methods (``HistoryBuffer.min`` ...) as
+    ``getattr(HistoryBuffer, 'min')``. Allowing the real ``getattr`` would let a crafted file reach
+    any attribute of any allowed object; this version resolves only those methods.
+    """
+    from mmengine.logging import HistoryBuffer
+    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(f'checkpoint asks for attribute {name!r} of {owner!r}, which is '
+                                 'not a HistoryBuffer statistics method; refused')
+
+
 def checkpoint_safe_globals() -> List[Tuple[object, str]]:
     """The non-tensor globals that MMEngine / MMDetection checkpoints contain."""
     from mmengine.logging import HistoryBuffer
-    return [(HistoryBuffer, 'mmengine.logging.history_buffer.HistoryBuffer')] + _numpy_globals()
+    return [
+        (HistoryBuffer, 'mmengine.logging.history_buffer.HistoryBuffer'),
+        (_history_buffer_getattr, 'builtins.getattr'),
+        (_history_buffer_getattr, '__builtin__.getattr'),
+    ] + _numpy_globals()
 
 
 def allow_mmengine_checkpoints() -> None:

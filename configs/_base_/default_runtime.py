@@ -1,0 +1,26 @@
+# Runtime shared by every config: MMDetection's defaults plus our plugin and py-faster-rcnn's seed.
+default_scope = 'mmdet'
+# Registers the paper's components (backbones, anchors, heads, RoI pooling op, dataset, loops).
+custom_imports = dict(imports=['faster_rcnn_paper'], allow_failed_imports=False)
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=10000, max_keep_ckpts=3),  # pfr SNAPSHOT_ITERS
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='DetVisualizationHook'))
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'))  # tools/train.py switches to gloo when there is no GPU
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='DetLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
+
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=3)  # py-faster-rcnn RNG_SEED = 3

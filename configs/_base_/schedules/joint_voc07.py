@@ -1,0 +1,18 @@
+# Approximate joint training (§3.2 (ii); py-faster-rcnn end2end) on VOC07: SGD with lr 0.001,
+# momentum 0.9, weight decay 0.0005 (§3.1.3); 70k updates with the lr divided by 10 after 50k,
+# each update averaging the gradients of two one-image passes (Caffe iter_size 2).
+# One loop iteration here is one image, so the counts are doubled: 140k iterations, step at 100k.
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=140000, val_interval=140000)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.001, momentum=0.9, weight_decay=0.0005),
+    accumulative_counts=2,  # Caffe iter_size 2
+    # Caffe lr_mult 2 on biases (weight decay on biases as in Caffe: decay_mult defaults to 1).
+    paramwise_cfg=dict(bias_lr_mult=2.0, bias_decay_mult=1.0))
+
+param_scheduler = [
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=140000, milestones=[100000], gamma=0.1)
+]

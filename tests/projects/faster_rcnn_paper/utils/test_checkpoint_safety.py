@@ -1,0 +1,71 @@
+"""MMEngine checkpoints load under torch's weights_only default, crafted pickles still do not run."""
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import MessageHub
+from mmengine.runner.checkpoint import _load_checkpoint
+
+import faster_rcnn_paper  # noqa: F401  (installs the allowlist)
+
+
+def mmengine_style_checkpoint(path):
+    hub = MessageHub.get_instance('checkpoint_safety_test')
+    hub.update_scalar('train/loss', 1.5)
+    hub.update_scalar('train/loss', np.float64(0.5))
+    hub.update_info('iter', 7)
+    hub.update_info('dataset_meta', dict(classes=('a', 'b'), palette=[(1, 2, 3)]))
+    torch.save({
+        'meta': dict(iter=7, seed=3, cfg='model = dict()', mmengine_version='0.10.7'),
+        'state_dict': {'w': torch.ones(2)},
+        'message_hub': hub.state_dict(),
+        'optimizer': torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1).state_dict(),
+        'numpy_array': np.arange(3, dtype=np.int64),
+        'numpy_scalar': np.float32(2.5),
+    }, path)
+
+
+def test_mmengine_checkpoint_loads_weights_only(tmp_path):
+    path = str(tmp_path / 'iter_7.pth')
+    mmengine_style_checkpoint(path)
+    ckpt = torch.load(path, weights_only=True)
+    assert ckpt['meta']['iter'] == 7
+    assert ckpt['message_hub']['log_scalars']['train/loss'].current() == 0.5
+    assert ckpt['numpy_array'].tolist() == [0, 1, 2] and ckpt['numpy_scalar'] == np.float32(2.5)
+    # mmengine's own loader (which calls torch.load with torch's default weights_only=True)
+    assert _load_checkpoint(path, map_location='cpu')['state_dict']['w'].tolist() == [1.0, 1.0]
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (os.system, ('echo pwned > "$PWNED_MARKER"', ))
+
+
+def test_crafted_pickle_is_refused_without_running_code(tmp_path, monkeypatch):
+    marker = tmp_path / 'pwned'
+    monkeypatch.setenv('PWNED_MARKER', str(marker))
+    path = str(tmp_path / 'evil.pth')
+    with open(path, 'wb') as f:
+        pickle.dump({'state_dict': {}, 'payload': _RunsCode()}, f)
+    for load in (lambda: torch.load(path, weights_only=True),
+                 lambda: _load_checkpoint(path, map_location='cpu')):
+        with pytest.raises(pickle.UnpicklingError):
+            load()
+    assert not marker.exists()
+
+
+class _ReachesIntoModules:
+    """getattr(HistoryBuffer, '__init__'): allowed by plain getattr, refused by ours."""
+
+    def __reduce__(self):
+        from mmengine.logging import HistoryBuffer
+        return (getattr, (HistoryBuffer, '__init__'))
+
+
+def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
+    path = str(tmp_path / 'getattr.pth')
+    torch.save({'payload': _ReachesIntoModules()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='__init__'):
+        torch.load(path, weights_only=True)
