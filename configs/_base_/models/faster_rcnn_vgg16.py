@@ -2,7 +2,8 @@
 # py-faster-rcnn (models/pascal_voc/VGG16/faster_rcnn_end2end, lib/fast_rcnn/config.py).
 # Each paper number appears once, here; faster_rcnn_zf.py overrides only what ZF changes.
 model = dict(
-    type='FasterRCNN',
+    type='PaperFasterRCNN',  # mmdet's FasterRCNN + the paper's training modes (§3.2)
+    train_mode='joint',  # approximate joint training; the 4-step loop switches it per step
     data_preprocessor=dict(
         type='DetDataPreprocessor',
         mean=[102.9801, 115.9465, 122.7717],  # BGR pixel means (py-faster-rcnn PIXEL_MEANS)

@@ -1,0 +1,3 @@
+from .runner import AlternatingTrainLoop
+
+__all__ = ['AlternatingTrainLoop']

@@ -1,0 +1,3 @@
+from .paper_faster_rcnn import PaperFasterRCNN
+
+__all__ = ['PaperFasterRCNN']

@@ -1,0 +1,79 @@
+"""Faster R-CNN with the paper's training modes (§3.2).
+
+The paper trains the shared-conv detector in one of three ways: (i) 4-step alternating training,
+whose steps train either the RPN alone or Fast R-CNN alone on fixed proposals; (ii) approximate
+joint training, one network whose RPN and Fast R-CNN losses are summed while proposals are treated
+as constants; (iii) non-approximate joint training. ``train_mode`` selects what a training step
+computes:
+
+* ``'joint'`` — approximate joint training, exactly mmdet's ``FasterRCNN`` (py-faster-rcnn end2end);
+* ``'rpn'`` — RPN losses only (alternating steps 1 and 3);
+* ``'fast_rcnn'`` — Fast R-CNN losses only, on the precomputed proposals that the data pipeline
+  attaches to each sample (``LoadProposals``; alternating steps 2 and 4).
+
+Prediction is mmdet's: proposals from the RPN, or the sample's precomputed ones when present.
+:meth:`propose` runs the RPN alone with given proposal settings (the offline proposal dump between
+alternating steps).
+"""
+import copy
+from typing import List, Optional
+
+import torch
+from mmdet.models.detectors import FasterRCNN
+from mmdet.registry import MODELS
+from mmdet.structures import SampleList
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+TRAIN_MODES = ('joint', 'rpn', 'fast_rcnn')
+
+
+@MODELS.register_module()
+class PaperFasterRCNN(FasterRCNN):
+    """mmdet ``FasterRCNN`` whose training step follows ``train_mode`` (see module docstring)."""
+
+    def __init__(self, *args, train_mode: str = 'joint', **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.train_mode = train_mode
+
+    @property
+    def train_mode(self) -> str:
+        return self._train_mode
+
+    @train_mode.setter
+    def train_mode(self, mode: str) -> None:
+        if mode not in TRAIN_MODES:
+            raise ValueError(f'train_mode must be one of {TRAIN_MODES}, got {mode!r}')
+        self._train_mode = mode
+
+    def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
+        if self.train_mode == 'joint':
+            return super().loss(batch_inputs, batch_data_samples)
+        x = self.extract_feat(batch_inputs)
+        if self.train_mode == 'rpn':
+            # As mmdet's two-stage loss: the RPN sees every gt box as the one foreground class.
+            rpn_samples = copy.deepcopy(batch_data_samples)
+            for sample in rpn_samples:
+                sample.gt_instances.labels = torch.zeros_like(sample.gt_instances.labels)
+            return self.rpn_head.loss(x, rpn_samples)
+        proposals = [sample.get('proposals', None) for sample in batch_data_samples]
+        if any(p is None for p in proposals):
+            raise ValueError("train_mode='fast_rcnn' needs precomputed proposals in every sample "
+                             '(add LoadProposals to the pipeline and a proposal_file to the dataset)')
+        # roi_head.loss consumes the proposals' boxes; keep the samples' own copy intact.
+        proposals = [InstanceData(bboxes=p.bboxes.clone()) for p in proposals]
+        return self.roi_head.loss(x, proposals, batch_data_samples)
+
+    @torch.no_grad()
+    def propose(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+                cfg: Optional[ConfigDict] = None, rescale: bool = True) -> List[InstanceData]:
+        """RPN proposals (boxes sorted by objectness, with scores) under the settings ``cfg``
+        (``nms_pre``, ``max_per_img``, ``nms``, ``min_bbox_size``; default ``test_cfg.rpn``),
+        in original-image coordinates when ``rescale``."""
+        x = self.extract_feat(batch_inputs)
+        outs = self.rpn_head(x)
+        metas = [sample.metainfo for sample in batch_data_samples]
+        return self.rpn_head.predict_by_feat(*outs, batch_img_metas=metas,
+                                             cfg=cfg if cfg is not None else self.test_cfg.rpn,
+                                             rescale=rescale)
