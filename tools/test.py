@@ -12,6 +12,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from faster_rcnn_paper.utils.cpu_distributed import setup_cpu_distributed
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and evaluate) a Faster R-CNN detector')
@@ -58,7 +60,7 @@ def build_config(args) -> Config:
             else list(cfg.test_evaluator)
         cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
     if args.launcher != 'none' and not torch.cuda.is_available():
-        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+        setup_cpu_distributed(cfg, args.launcher)
     return cfg
 
 

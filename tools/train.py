@@ -16,6 +16,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from faster_rcnn_paper.utils.cpu_distributed import setup_cpu_distributed
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a Faster R-CNN (paper) detector')
@@ -63,7 +65,7 @@ def build_config(args) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
     if args.launcher != 'none' and not torch.cuda.is_available():
-        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+        setup_cpu_distributed(cfg, args.launcher)
     return cfg
 
 

@@ -23,6 +23,26 @@ test_pipeline = [
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
 
+# Pipelines of the Fast R-CNN steps of 4-step alternating training: the precomputed proposals of the
+# image (LoadProposals; py-faster-rcnn keeps the 2000 it dumped) are resized and flipped with it.
+proposal_train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadProposals', num_max_proposals=2000),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='ProposalBroadcaster',
+        transforms=[dict(type='Resize', scale=img_scale, keep_ratio=True),
+                    dict(type='RandomFlip', prob=0.5)]),
+    dict(type='PackDetInputs')
+]
+proposal_test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadProposals', num_max_proposals=None),
+    dict(type='ProposalBroadcaster', transforms=[dict(type='Resize', scale=img_scale, keep_ratio=True)]),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+
 train_dataloader = dict(
     batch_size=1,  # one image per iteration (pfr IMS_PER_BATCH = 1 for RPN / end2end training)
     num_workers=2,

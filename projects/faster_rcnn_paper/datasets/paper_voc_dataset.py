@@ -138,6 +138,14 @@ class PaperVOCDataset(VOCDataset):
 
     _load_report: Optional[_LoadReport] = None
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # mmdet's VOCDataset tags data under a 'VOC2007'/'VOC2012' folder, and VOCMetric then
+        # prints its table with the 20 VOC class names whatever the dataset's classes are. A
+        # dataset with its own classes (a user's, or the toy demo data) keeps its own names.
+        if tuple(self._metainfo['classes']) != tuple(VOCDataset.METAINFO['classes']):
+            self._metainfo['dataset_type'] = None
+
     # ------------------------------------------------------------------ loading the list
     def load_data_list(self) -> List[dict]:
         """Read the image ids of ``ann_file`` and parse the XML file of each.

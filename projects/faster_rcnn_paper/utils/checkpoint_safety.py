@@ -43,7 +43,9 @@ def _history_buffer_getattr(owner, name: str):
     any attribute of any allowed object; this version resolves only those methods.
     """
     from mmengine.logging import HistoryBuffer
-    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # The built-in statistics (registered lazily, on the first HistoryBuffer) and custom ones.
+    allowed = {'min', 'max', 'current', 'mean'} | set(HistoryBuffer._statistics_methods)
+    if owner is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(f'checkpoint asks for attribute {name!r} of {owner!r}, which is '
                                  'not a HistoryBuffer statistics method; refused')

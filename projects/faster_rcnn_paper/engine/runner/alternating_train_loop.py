@@ -9,8 +9,11 @@ the same steps inside one MMEngine run (one process, or one per GPU with ``--lau
 4. train the Fast R-CNN layers only (fc6/fc7 from step 2, fresh classifiers), convs still frozen,
    on step-3 proposals. The result shares its convs between RPN (step 3) and detector (step 4).
 
-The model is one :class:`PaperFasterRCNN` holding backbone, RPN and RoI head throughout. A stage
-(a dict in ``train_cfg.stages``) says what its step does:
+The model is one :class:`PaperFasterRCNN` holding backbone, RPN and RoI head throughout.
+``train_cfg.stages`` maps each stage's name to its spec, in execution order (so that a config
+inheriting ours overrides one stage with ``train_cfg = dict(stages=dict(step1_rpn=dict(
+max_iters=100)))``, or ``--cfg-options train_cfg.stages.step1_rpn.max_iters=100``; a list of
+specs with a ``name`` each is accepted too). A stage says what its step does:
 
 * ``mode``: ``'rpn'`` or ``'fast_rcnn'`` (the model's ``train_mode``); the head a mode does not
   use is frozen for that stage;
@@ -40,7 +43,7 @@ import copy
 import logging
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmdet.registry import LOOPS, TASK_UTILS
@@ -95,10 +98,11 @@ class AlternatingTrainLoop(BaseLoop):
         runner: the MMEngine runner.
         dataloader: the training dataloader config (gt only, as for the RPN stages); Fast R-CNN
             stages use it with ``proposal_train_pipeline`` and their stage's proposal file.
-        stages: the stage specs.
-        proposal_train_pipeline / proposal_test_pipeline: data pipelines that load proposals
-            (``LoadProposals``) and transform them with the image (``ProposalBroadcaster``).
+        stages: the stage specs, ``{name: spec}`` in execution order (or a list with names).
         offline_proposal_cfg: RPN settings of the proposals dumped for training.
+        proposal_train_pipeline / proposal_test_pipeline: data pipelines that load proposals
+            (``LoadProposals``) and transform them with the image (``ProposalBroadcaster``);
+            default: the config's top-level variables of these names.
         proposal_pipeline: pipeline used to run the RPN over images (test-style, no flip);
             defaults to the val dataloader's pipeline.
     """
@@ -106,16 +110,20 @@ class AlternatingTrainLoop(BaseLoop):
     def __init__(self,
                  runner,
                  dataloader: dict,
-                 stages: List[dict],
-                 proposal_train_pipeline: List[dict],
-                 proposal_test_pipeline: List[dict],
+                 stages: Union[Dict[str, dict], List[dict]],
                  offline_proposal_cfg: dict,
+                 proposal_train_pipeline: Optional[List[dict]] = None,
+                 proposal_test_pipeline: Optional[List[dict]] = None,
                  proposal_pipeline: Optional[List[dict]] = None) -> None:
         self._runner = runner
         self._dataloader_cfg = copy.deepcopy(dict(dataloader))
         self.stages = self._check_stages(stages)
-        self.proposal_train_pipeline = proposal_train_pipeline
-        self.proposal_test_pipeline = proposal_test_pipeline
+        self.proposal_train_pipeline = proposal_train_pipeline or runner.cfg.get('proposal_train_pipeline')
+        self.proposal_test_pipeline = proposal_test_pipeline or runner.cfg.get('proposal_test_pipeline')
+        if any(s['mode'] == 'fast_rcnn' for s in self.stages) and not (
+                self.proposal_train_pipeline and self.proposal_test_pipeline):
+            raise ValueError('Fast R-CNN stages need proposal_train_pipeline and '
+                             'proposal_test_pipeline (in train_cfg or at the top of the config)')
         self.offline_proposal_cfg = ConfigDict(offline_proposal_cfg)
         self.proposal_pipeline = proposal_pipeline
         self.bounds = []
@@ -135,11 +143,18 @@ class AlternatingTrainLoop(BaseLoop):
             runner.visualizer.dataset_meta = self.dataloader.dataset.metainfo
 
     @staticmethod
-    def _check_stages(stages: List[dict]) -> List[dict]:
+    def _check_stages(stages: Union[Dict[str, dict], List[dict]]) -> List[dict]:
+        if isinstance(stages, dict):  # {name: spec}, in execution order
+            named = []
+            for name, spec in stages.items():
+                if spec.get('name', name) != name:
+                    raise ValueError(f"train_cfg.stages.{name}: its name is {spec['name']!r}")
+                named.append(dict(spec, name=name))
+            stages = named
         checked, rpn_seen = [], []
         for i, stage in enumerate(stages):
             stage = dict(stage)
-            where = f'train_cfg.stages[{i}]'
+            where = f"train_cfg.stages ({stage.get('name', f'#{i}')})"
             unknown = set(stage) - STAGE_KEYS
             if unknown:
                 raise ValueError(f'{where}: unknown keys {sorted(unknown)}; allowed: {sorted(STAGE_KEYS)}')
@@ -222,6 +237,13 @@ class AlternatingTrainLoop(BaseLoop):
             self._reset_modules(stage['reset'])
         self.model.train_mode = stage['mode']
         self._apply_model_train_cfg(stage['model_train_cfg'])
+        if not resumed:
+            # Fresh optimiser and lr schedule for every stage (momentum does not carry over).
+            runner.optim_wrapper = self._build_optim_wrapper()
+            runner.param_schedulers = runner.build_param_scheduler(
+                copy.deepcopy(stage['param_scheduler'])) if stage['param_scheduler'] else None
+        else:
+            self._check_resumed_schedulers(stage)
         self._set_trainable(stage)
         if stage['mode'] == 'fast_rcnn':
             train_props, val_props = self._ensure_proposals(index, stage, resumed)
@@ -229,13 +251,6 @@ class AlternatingTrainLoop(BaseLoop):
         else:
             val_props = None
             self.dataloader = self._stage_dataloader(stage, None)
-        if not resumed:
-            # Fresh optimiser and lr schedule for every stage (momentum does not carry over).
-            runner.optim_wrapper = runner.build_optim_wrapper(copy.deepcopy(runner.cfg.optim_wrapper))
-            runner.param_schedulers = runner.build_param_scheduler(
-                copy.deepcopy(stage['param_scheduler'])) if stage['param_scheduler'] else None
-        else:
-            self._check_resumed_schedulers(stage)
         runner.optim_wrapper.initialize_count_status(self.model, self._iter - start, end - start)
         for key in [k for k in runner.message_hub.log_scalars if k.startswith('train/')
                     and k not in KEPT_SCALARS]:
@@ -304,6 +319,16 @@ class AlternatingTrainLoop(BaseLoop):
             for key, value in restored.items():
                 state[key].copy_(value)
         print_log(f'Restored the initial weights of {list(prefixes)}', logger='current')
+
+    def _build_optim_wrapper(self):
+        """The optimiser over every parameter trainable at construction, whatever the stage
+        freezes: its parameter groups then look the same in every stage, which is what the
+        runner builds before ``--resume`` loads a checkpoint's optimiser state into it. Frozen
+        parameters get no gradient, and SGD leaves a parameter without gradient untouched (no
+        update, no weight decay, no momentum)."""
+        for name, param in self.model.named_parameters():
+            param.requires_grad = self._trainable_at_build[name]
+        return self.runner.build_optim_wrapper(copy.deepcopy(self.runner.cfg.optim_wrapper))
 
     def _set_trainable(self, stage: dict) -> None:
         frozen = list(stage['frozen']) + [UNUSED_IN_MODE[stage['mode']]]

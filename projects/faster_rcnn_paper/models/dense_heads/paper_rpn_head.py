@@ -38,7 +38,7 @@ class PaperRPNHead(RPNHead):
                              f'{len(cls_score_list)}')
         if not with_nms:
             raise ValueError('PaperRPNHead proposals always use NMS (with_nms=False given)')
-        cfg = self.test_cfg if cfg is None else cfg
+        cfg = ConfigDict(self.test_cfg if cfg is None else cfg)
         cls_score, bbox_pred, priors = cls_score_list[0], bbox_pred_list[0], mlvl_priors[0]
         deltas = bbox_pred.permute(1, 2, 0).reshape(-1, self.bbox_coder.encode_size)
         cls_score = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels)

@@ -1,0 +1,125 @@
+"""Every config loads and builds; the joint configs train and evaluate on tiny generated VOC data;
+downstream configs can inherit ours, alone or mixed with mmdet's own bases."""
+import glob
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+
+import faster_rcnn_paper  # noqa: F401
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from tests.tiny import REPO, make_tiny_voc, tiny_config
+
+CONFIGS = sorted(osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs', '*.py')))
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    return make_tiny_voc(tmp_path_factory.mktemp('voc'), num_trainval=3, num_test=2)
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_config_loads_and_model_builds(config):
+    cfg = Config.fromfile(osp.join(REPO, config))
+    assert cfg.custom_imports.imports == ['faster_rcnn_paper']
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    assert model.rpn_head.prior_generator.num_base_priors[0] in (9, 12)
+
+
+def test_headline_configs_are_four_step():
+    for name in ('faster_rcnn_vgg16_voc.py', 'faster_rcnn_zf_voc.py'):
+        cfg = Config.fromfile(osp.join(REPO, 'configs', name))
+        assert cfg.train_cfg.type == 'AlternatingTrainLoop'
+        stages = cfg.train_cfg.stages
+        assert list(stages) == ['step1_rpn', 'step2_fast_rcnn', 'step3_rpn', 'step4_fast_rcnn']
+        assert [s.max_iters for s in stages.values()] == [80000, 40000, 80000, 40000]
+
+
+@pytest.mark.parametrize('config,frozen', [('configs/faster_rcnn_zf_joint_voc.py', ()),
+                                           ('configs/faster_rcnn_vgg16_joint_voc.py',
+                                            ('conv1_1', 'conv1_2', 'conv2_1', 'conv2_2'))])
+def test_one_training_iteration_and_inference(config, frozen, data_root, tmp_path):
+    torch.manual_seed(0)
+    cfg = tiny_config(config, data_root, tmp_path)
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+    data = model.data_preprocessor(next(iter(loader)), True)
+    losses = model(**data, mode='loss')
+    parsed, _ = model.parse_losses(losses)
+    for key in ('loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'):
+        assert key in losses
+        value = sum(losses[key]) if isinstance(losses[key], list) else losses[key]
+        assert torch.isfinite(value), key
+    parsed.backward()
+    grads = {n: p.grad for n, p in model.named_parameters()}
+    for name in ('rpn_head.rpn_conv.weight', 'rpn_head.rpn_cls.weight', 'roi_head.bbox_head.fc6.weight',
+                 'roi_head.bbox_head.fc_cls.weight', 'backbone.conv5.weight' if not frozen else
+                 'backbone.conv5_3.weight'):
+        assert grads[name] is not None and grads[name].abs().sum() > 0, name
+    for layer in frozen:
+        assert grads[f'backbone.{layer}.weight'] is None
+    model.eval()
+    test_loader = Runner.build_dataloader(cfg.test_dataloader, seed=0)
+    batch = next(iter(test_loader))
+    with torch.no_grad():
+        (result, ) = model.test_step(batch)
+    assert isinstance(result, DetDataSample)
+    h, w = result.ori_shape
+    boxes = result.pred_instances.bboxes
+    assert (boxes[:, 0] >= 0).all() and (boxes[:, 2] <= w).all() and (boxes[:, 3] <= h).all()
+
+
+def test_train_py_trains_and_evaluates_joint_config(data_root, tmp_path):
+    cfg = tiny_config('configs/faster_rcnn_zf_joint_voc.py', data_root, tmp_path, joint_iters=4)
+    config = str(tmp_path / 'tiny_zf_joint.py')
+    cfg.dump(config)
+    proc = subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', str(tmp_path),
+                           '--cfg-options', 'train_cfg.max_iters=4', 'optim_wrapper.optimizer.lr=0.0005'],
+                          cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True,
+                          text=True, timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+    assert 'Iter(train) [4/4]' in log and 'pascal_voc/mAP' in log
+    assert 'lr: 5.0000e-04' in log
+    assert osp.isfile(tmp_path / 'iter_4.pth')
+
+
+def test_downstream_inheritance(tmp_path):
+    """A team's config: `_base_ = [our config]`, and mixing our bases with `mmdet::` ones."""
+    ours = osp.join(REPO, 'configs', 'faster_rcnn_vgg16_voc.py')
+    (tmp_path / 'team.py').write_text(
+        f"_base_ = ['{ours}']\n"
+        "model = dict(roi_head=dict(bbox_head=dict(num_classes=3)))\n"
+        "train_cfg = dict(stages=dict(step1_rpn=dict(max_iters=100)))\n"
+        "train_dataloader = dict(dataset=dict(metainfo=dict(classes=('cat', 'dog', 'cow'))))\n")
+    cfg = Config.fromfile(str(tmp_path / 'team.py'))
+    assert cfg.model.roi_head.bbox_head.num_classes == 3
+    stages = cfg.train_cfg.stages
+    assert stages.step1_rpn.max_iters == 100 and stages.step2_fast_rcnn.max_iters == 40000
+    assert list(stages) == ['step1_rpn', 'step2_fast_rcnn', 'step3_rpn', 'step4_fast_rcnn']
+    assert cfg.model.rpn_head.anchor_generator.type == 'PaperAnchorGenerator'
+    base = osp.join(REPO, 'configs', '_base_')
+    (tmp_path / 'mixed.py').write_text(
+        "_base_ = [\n"
+        f"    '{base}/models/faster_rcnn_zf.py',\n"
+        "    'mmdet::_base_/datasets/coco_detection.py',\n"
+        "    'mmdet::_base_/schedules/schedule_1x.py',\n"
+        f"    '{base}/default_runtime.py',\n"
+        "]\n"
+        "model = dict(roi_head=dict(bbox_head=dict(num_classes=80)))\n")
+    cfg = Config.fromfile(str(tmp_path / 'mixed.py'))
+    assert cfg.train_cfg.type == 'EpochBasedTrainLoop'  # from mmdet's schedule
+    assert cfg.train_dataloader.dataset.type == 'CocoDataset'
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    assert type(model.backbone).__name__ == 'ZFNet'

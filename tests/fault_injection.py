@@ -1,0 +1,19 @@
+"""Test-only hooks, imported by training subprocesses through ``custom_imports``."""
+import os
+import signal
+
+from mmdet.registry import HOOKS
+from mmengine.hooks import Hook
+
+
+@HOOKS.register_module()
+class KillAtIterHook(Hook):
+    """Kills the process with SIGKILL (``kill -9``) right before training iteration ``at_iter``."""
+    priority = 'VERY_LOW'
+
+    def __init__(self, at_iter: int) -> None:
+        self.at_iter = at_iter
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        if runner.iter == self.at_iter:
+            os.kill(os.getpid(), signal.SIGKILL)

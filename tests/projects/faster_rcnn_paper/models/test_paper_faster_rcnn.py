@@ -1,0 +1,62 @@
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+
+import faster_rcnn_paper  # noqa: F401
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from tests.tiny import REPO
+
+
+@pytest.fixture(scope='module')
+def model():
+    cfg = Config.fromfile(f'{REPO}/configs/faster_rcnn_zf_joint_voc.py')
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def batch(model, with_proposals):
+    img = torch.randint(0, 255, (3, 224, 288), dtype=torch.uint8)
+    sample = DetDataSample(metainfo=dict(img_shape=(224, 288), ori_shape=(224, 288),
+                                         scale_factor=(1.0, 1.0)))
+    sample.gt_instances = InstanceData(bboxes=torch.tensor([[10.0, 20, 150, 160]]), labels=torch.tensor([4]))
+    if with_proposals:
+        sample.proposals = InstanceData(bboxes=torch.tensor([[12.0, 18, 140, 150], [100, 100, 250, 200]]),
+                                        scores=torch.tensor([0.9, 0.5]))
+    return model.data_preprocessor(dict(inputs=[img], data_samples=[sample]), True)
+
+
+@pytest.mark.parametrize('mode,keys', [('joint', {'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox', 'acc'}),
+                                       ('rpn', {'loss_rpn_cls', 'loss_rpn_bbox'}),
+                                       ('fast_rcnn', {'loss_cls', 'loss_bbox', 'acc'})])
+def test_train_modes_compute_their_losses(model, mode, keys):
+    model.train_mode = mode
+    data = batch(model, with_proposals=True)
+    losses = model(**data, mode='loss')
+    assert set(losses) == keys
+    if mode == 'fast_rcnn':  # the sample's own proposals are left intact
+        assert data['data_samples'][0].proposals.bboxes.shape == (2, 4)
+
+
+def test_fast_rcnn_mode_needs_proposals_and_bad_mode(model):
+    model.train_mode = 'fast_rcnn'
+    with pytest.raises(ValueError, match='precomputed proposals'):
+        model(**batch(model, with_proposals=False), mode='loss')
+    with pytest.raises(ValueError, match='train_mode must be one of'):
+        model.train_mode = 'end2end'
+    model.train_mode = 'joint'
+
+
+def test_propose_returns_sorted_proposals_in_original_coordinates(model):
+    data = batch(model, with_proposals=False)
+    data['data_samples'][0].set_metainfo(dict(scale_factor=(2.0, 2.0)))
+    cfg = dict(nms_pre=-1, max_per_img=50, nms=dict(type='nms', iou_threshold=0.7, offset=1), min_bbox_size=0)
+    (props, ) = model.propose(data['inputs'], data['data_samples'], cfg=cfg)
+    assert 0 < len(props) <= 50
+    assert (props.scores[:-1] >= props.scores[1:]).all()
+    assert props.bboxes[:, 2].max() <= 288 / 2 and props.bboxes[:, 3].max() <= 224 / 2
