@@ -51,7 +51,7 @@ def tiny_config(config, data_root, work_dir, stage_iters=2, joint_iters=4):
     cfg.model.roi_head.bbox_head.num_classes = len(TOY_CLASSES)
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint.interval = 1000000
-    cfg.log_processor = dict(type='LogProcessor', window_size=1, by_epoch=False)
+    cfg.log_processor.window_size = 1
     cfg.default_hooks.visualization = dict(type='DetVisualizationHook')
     if cfg.train_cfg.type == 'AlternatingTrainLoop':
         for stage in cfg.train_cfg.stages.values():

@@ -18,7 +18,8 @@ env_cfg = dict(
 
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='DetLocalVisualizer', vis_backends=vis_backends, name='visualizer')
-log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
+# mmengine's LogProcessor; names the current step during 4-step alternating training
+log_processor = dict(type='StageLogProcessor', window_size=50, by_epoch=False)
 
 log_level = 'INFO'
 load_from = None

@@ -40,6 +40,7 @@ never re-runs a finished stage. Unlike mmengine's ``IterBasedTrainLoop``, a resu
 replay the data order of the interrupted one.
 """
 import copy
+import json
 import logging
 import os
 import os.path as osp
@@ -211,6 +212,7 @@ class AlternatingTrainLoop(BaseLoop):
         self.runner.call_hook('before_train')
         self.runner.call_hook('before_train_epoch')
         self._trainable_at_build = {n: p.requires_grad for n, p in self.model.named_parameters()}
+        self._write_timeline()
         self._initial_weights = self._initial_snapshot()
         for index, stage in enumerate(self.stages):
             start, end = self.bounds[index]
@@ -226,6 +228,15 @@ class AlternatingTrainLoop(BaseLoop):
         if not self.stop_training:
             self._save_final_model()
         return self.runner.model
+
+    def _write_timeline(self) -> None:
+        """``<work_dir>/alternating/stages.json``: each stage's name, mode and iterations."""
+        if is_main_process():
+            os.makedirs(self.state_dir, exist_ok=True)
+            timeline = [dict(name=s['name'], mode=s['mode'], begin=b, end=e)
+                        for s, (b, e) in zip(self.stages, self.bounds)]
+            with open(osp.join(self.state_dir, 'stages.json'), 'w') as f:
+                json.dump(timeline, f, indent=1)
 
     def _run_stage(self, index: int, stage: dict, resumed: bool) -> None:
         runner = self.runner
@@ -260,7 +271,6 @@ class AlternatingTrainLoop(BaseLoop):
         while self._iter < end and not self.stop_training:
             self.runner.model.train()
             self.run_iter(next(iterator))
-            runner.message_hub.update_scalar('train/stage', index + 1)
         if self.stop_training:
             return
         self._save_stage_checkpoint()

@@ -1,0 +1,92 @@
+"""Plot the training losses of a work dir (MMEngine's vis_data/scalars.json) to a PNG.
+
+    python tools/plot_losses.py WORK_DIR [--out WORK_DIR/loss_curve.png]
+
+For 4-step alternating training the steps are shaded and labelled (from
+``alternating/stages.json``); the scalars of resumed runs (one timestamped folder each) are merged
+by iteration.
+"""
+import argparse
+import glob
+import json
+import os.path as osp
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+
+LOSS_KEYS = ('loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox')
+
+
+def read_scalars(work_dir: str) -> dict:
+    """iteration -> scalars, from every run in the work dir (later runs win)."""
+    by_iter = {}
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                record = json.loads(line)
+                if 'iter' in record and 'loss' in record:
+                    by_iter[record['iter']] = record
+    if not by_iter:
+        raise FileNotFoundError(f'no training scalars under {work_dir}/*/vis_data/scalars.json')
+    return dict(sorted(by_iter.items()))
+
+
+def min_gap(points) -> int:
+    """The logging interval: the smallest step between logged iterations."""
+    gaps = [b[0] - a[0] for a, b in zip(points, points[1:])]
+    return min(gaps) if gaps else 1
+
+
+def plot(work_dir: str, out: str) -> str:
+    records = read_scalars(work_dir)
+    series = defaultdict(list)
+    for it, record in records.items():
+        for key in LOSS_KEYS:
+            if key in record:
+                series[key].append((it, record[key]))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    timeline = osp.join(work_dir, 'alternating', 'stages.json')
+    if osp.isfile(timeline):  # written by AlternatingTrainLoop
+        with open(timeline) as f:
+            for k, stage in enumerate(json.load(f)):
+                ax.axvspan(stage['begin'] + 0.5, stage['end'] + 0.5, color=f'C{k % 10}', alpha=0.07)
+                ax.text((stage['begin'] + stage['end']) / 2, 1.0, stage['name'], ha='center',
+                        va='bottom', fontsize=8, transform=ax.get_xaxis_transform())
+    for k, (key, points) in enumerate(series.items()):
+        # One line per run of consecutive logged iterations (a loss is absent in the steps that
+        # do not compute it); zero losses cannot show on the log scale.
+        segments, current = [], []
+        for it, value in points:
+            if current and it - current[-1][0] > 2 * min_gap(points):
+                segments.append(current)
+                current = []
+            current.append((it, value if value > 0 else float('nan')))
+        segments.append(current)
+        for n, segment in enumerate(segments):
+            its, values = zip(*segment)
+            ax.plot(its, values, color=f'C{k}', linewidth=1, label=key if n == 0 else None)
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('loss')
+    ax.set_yscale('log')
+    ax.legend(loc='upper right')
+    ax.set_title(f'Training losses: {osp.basename(osp.normpath(work_dir))}', pad=18)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('work_dir')
+    parser.add_argument('--out', default=None)
+    args = parser.parse_args(argv)
+    out = plot(args.work_dir, args.out or osp.join(args.work_dir, 'loss_curve.png'))
+    print(f'loss curve: {out}')
+
+
+if __name__ == '__main__':
+    main()
