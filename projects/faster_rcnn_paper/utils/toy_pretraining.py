@@ -96,6 +96,12 @@ def pretrain_on_toy_crops(backbone: nn.Module, in_channels: int, roi_size: int, 
     inputs = torch.from_numpy(images).permute(0, 3, 1, 2).float() - mean
     targets = torch.from_numpy(labels)
     train_x, train_y = inputs[held_out:], targets[held_out:]
+    # Kaiming initialisation assumes unit-variance inputs, but the detector's pixels are 0-255
+    # minus the mean: scale the first conv down by the pixels' spread, or the activations (and
+    # the loss) blow up.
+    first_conv = next(m for m in backbone.modules() if isinstance(m, nn.Conv2d))
+    with torch.no_grad():
+        first_conv.weight /= train_x.std().clamp(min=1.0)
     model = CropClassifier(backbone, in_channels, roi_size, fc_channels, len(TOY_CLASSES) + 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, iters)
@@ -109,6 +115,7 @@ def pretrain_on_toy_crops(backbone: nn.Module, in_channels: int, roi_size: int, 
         loss = F.cross_entropy(model(x), train_y[idx])
         optimizer.zero_grad()
         loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 10.0)
         optimizer.step()
         schedule.step()
         if it % 50 == 0 or it == iters:

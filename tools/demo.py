@@ -1,0 +1,164 @@
+"""`make demo`: the whole paper, offline, on 2 CPU cores — data, stand-in ImageNet pre-training,
+4-step alternating training, evaluation, pictures and a loss curve.
+
+    python tools/demo.py [--data-root data/toy] [--work-dir work_dirs/demo] [--fresh]
+
+Steps (each skipped when its output already exists, so an interrupted demo continues):
+1. generate the toy VOC-format dataset (tools/make_toy_voc.py);
+2. stand-in ImageNet pre-training of ZF's convs and fc6/fc7 (tools/pretrain_toy_backbone.py);
+3. ``tools/train.py configs/faster_rcnn_zf_alternating_toyvoc.py`` (resumed if interrupted);
+4. ``tools/test.py`` on the test split: VOC07 11-point mAP@0.5 per class and overall;
+5. detections drawn on test images (tools/infer.py) and the loss curve (tools/plot_losses.py).
+Prints a summary and writes it to <work-dir>/demo_summary.json.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import time
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG = osp.join(REPO, 'configs', 'faster_rcnn_zf_alternating_toyvoc.py')
+sys.path.insert(0, osp.join(REPO, 'tools'))
+
+
+def banner(text):
+    print(f'\n{"=" * 100}\n{text}\n{"=" * 100}', flush=True)
+
+
+def run(cmd):
+    print('$ ' + ' '.join(cmd), flush=True)
+    subprocess.run(cmd, cwd=REPO, check=True, env=dict(os.environ, PYTHONPATH=REPO))
+
+
+def per_class_ap(config, results_file):
+    """VOC07 11-point AP@0.5 per class, computed as VOCMetric does (mmdet eval_map with +1 areas)."""
+    import pickle
+
+    import numpy as np
+    from mmdet.evaluation import eval_map
+    from mmdet.registry import DATASETS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import faster_rcnn_paper  # noqa: F401
+    cfg = Config.fromfile(config)
+    init_default_scope('mmdet')
+    dataset_cfg = cfg.test_dataloader.dataset
+    dataset_cfg.pipeline = []
+    dataset = DATASETS.build(dataset_cfg)
+    classes = dataset.metainfo['classes']
+    with open(results_file, 'rb') as f:
+        results = {r['img_path']: r['pred_instances'] for r in pickle.load(f)}
+    annotations, detections = [], []
+    for info in (dataset.get_data_info(i) for i in range(len(dataset))):
+        inst = info['instances']
+        keep = [not i['ignore_flag'] for i in inst]
+        boxes = np.array([i['bbox'] for i in inst], dtype=np.float32).reshape(-1, 4)
+        labels = np.array([i['bbox_label'] for i in inst], dtype=np.int64)
+        keep = np.array(keep, dtype=bool)
+        annotations.append(dict(bboxes=boxes[keep], labels=labels[keep],
+                                bboxes_ignore=boxes[~keep], labels_ignore=labels[~keep]))
+        pred = results[info['img_path']]
+        dets = []
+        for label in range(len(classes)):
+            sel = pred['labels'].numpy() == label
+            dets.append(np.hstack([pred['bboxes'].numpy()[sel], pred['scores'].numpy()[sel, None]]))
+        detections.append(dets)
+    mean_ap, per_class = eval_map(detections, annotations, iou_thr=0.5, dataset=list(classes),
+                                  eval_mode='11points', use_legacy_coordinate=True, logger='silent')
+    return float(mean_ap), {name: float(r['ap']) for name, r in zip(classes, per_class)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--data-root', default='data/toy')
+    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--num-trainval', type=int, default=200)
+    parser.add_argument('--num-test', type=int, default=100)
+    parser.add_argument('--pretrain-iters', type=int, default=300)
+    parser.add_argument('--pictures', type=int, default=8, help='test images to draw detections on')
+    parser.add_argument('--fresh', action='store_true', help='delete the data and work dir first')
+    args = parser.parse_args(argv)
+    data_root, work_dir = osp.join(REPO, args.data_root), osp.join(REPO, args.work_dir)
+    if args.fresh:
+        for path in (data_root, work_dir):
+            shutil.rmtree(path, ignore_errors=True)
+    times = {}
+    start = time.time()
+
+    banner('1/5  Toy VOC-format dataset (5 shape classes)')
+    t = time.time()
+    test_list = osp.join(data_root, 'VOCdevkit', 'VOC2007', 'ImageSets', 'Main', 'test.txt')
+    if osp.isfile(test_list):
+        print(f'{data_root}: already generated')
+    else:
+        run([sys.executable, 'tools/make_toy_voc.py', '--out', args.data_root, '--num-trainval',
+             str(args.num_trainval), '--num-test', str(args.num_test)])
+    times['data'] = time.time() - t
+
+    banner('2/5  Stand-in ImageNet pre-training of ZF convs + fc6/fc7 (generated crops)')
+    t = time.time()
+    weights = osp.join(data_root, 'stand_in_imagenet_zf.pth')
+    if osp.isfile(weights):
+        print(f'{weights}: already trained')
+    else:
+        run([sys.executable, 'tools/pretrain_toy_backbone.py', CONFIG, weights, '--iters',
+             str(args.pretrain_iters)])
+    times['pretrain'] = time.time() - t
+
+    banner('3/5  Faster R-CNN, 4-step alternating training (tools/train.py)')
+    t = time.time()
+    final = osp.join(work_dir, 'faster_rcnn_final.pth')
+    if osp.isfile(final):
+        print(f'{final}: already trained')
+    else:
+        cmd = [sys.executable, 'tools/train.py', CONFIG, '--work-dir', args.work_dir]
+        if osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+            cmd.append('--resume')
+        run(cmd)
+    times['train'] = time.time() - t
+
+    banner('4/5  Evaluation on the test split (tools/test.py): VOC07 11-point mAP@0.5')
+    t = time.time()
+    results = osp.join(work_dir, 'test', 'results.pkl')
+    run([sys.executable, 'tools/test.py', CONFIG, final, '--work-dir', osp.join(args.work_dir, 'test'),
+         '--out', results])
+    mean_ap, class_ap = per_class_ap(CONFIG, results)
+    times['test'] = time.time() - t
+
+    banner('5/5  Pictures of detections and the loss curve')
+    t = time.time()
+    from infer import detect
+    from plot_losses import plot
+    with open(test_list) as f:
+        ids = [line.strip() for line in f if line.strip()][:args.pictures]
+    images = [osp.join(data_root, 'VOCdevkit', 'VOC2007', 'JPEGImages', f'{i}.jpg') for i in ids]
+    pictures = osp.join(work_dir, 'pictures')
+    detect(CONFIG, final, images, pictures, score_thr=0.5)
+    curve = plot(work_dir, osp.join(work_dir, 'loss_curve.png'))
+    times['pictures'] = time.time() - t
+    total = time.time() - start
+
+    banner('Demo summary')
+    print(f"{'class':<10} AP@0.5 (VOC07 11-point)")
+    for name, ap in class_ap.items():
+        print(f'{name:<10} {ap:.3f}')
+    print(f"{'mAP':<10} {mean_ap:.3f}")
+    print('time: ' + ', '.join(f'{k} {v / 60:.1f} min' for k, v in times.items()) +
+          f'; total {total / 60:.1f} min')
+    print(f'pictures: {pictures}/*.png   loss curve: {curve}   model: {final}')
+    summary = dict(mAP=round(mean_ap, 4), AP={k: round(v, 4) for k, v in class_ap.items()},
+                   seconds={k: round(v, 1) for k, v in times.items()}, total_seconds=round(total, 1),
+                   pictures=sorted(glob.glob(osp.join(pictures, '*.png'))), loss_curve=curve)
+    with open(osp.join(work_dir, 'demo_summary.json'), 'w') as f:
+        json.dump(summary, f, indent=1)
+    return summary
+
+
+if __name__ == '__main__':
+    main()
