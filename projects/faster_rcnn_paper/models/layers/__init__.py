@@ -1,4 +1,5 @@
 from .caffe_dropout import CaffeDropout
+from .truncated_svd_linear import TruncatedSVDLinear
 from .within_channel_lrn import WithinChannelLRN
 
-__all__ = ['CaffeDropout', 'WithinChannelLRN']
+__all__ = ['CaffeDropout', 'TruncatedSVDLinear', 'WithinChannelLRN']

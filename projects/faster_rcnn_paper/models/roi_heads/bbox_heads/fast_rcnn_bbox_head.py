@@ -10,13 +10,20 @@ VGG-16 uses standard dropout; py-faster-rcnn's ZF nets use Caffe's ``scale_train
 (:class:`CaffeDropout`), chosen here with ``caffe_dropout=True``. Losses, targets and prediction
 are mmdet's ``BBoxHead`` (softmax cross-entropy + smooth L1, averaged over the sampled RoIs).
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 from mmdet.models.roi_heads.bbox_heads import BBoxHead
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
 from ...layers.caffe_dropout import CaffeDropout
+from ...layers.truncated_svd_linear import TruncatedSVDLinear
+
+
+def _fc(in_features: int, out_features: int, rank: Optional[int]) -> nn.Module:
+    if rank is None:
+        return nn.Linear(in_features, out_features)
+    return TruncatedSVDLinear(in_features, out_features, rank)
 
 
 @MODELS.register_module()
@@ -27,12 +34,16 @@ class FastRCNNBBoxHead(BBoxHead):
         fc_out_channels: width of fc6 and fc7 (4096 in the paper).
         dropout_ratio: dropout after fc6 and fc7 (0.5 in the paper; 0 disables it).
         caffe_dropout: use Caffe's ``scale_train: false`` dropout (py-faster-rcnn ZF nets).
+        fc6_rank / fc7_rank: build fc6 / fc7 as truncated-SVD pairs of this rank
+            (:class:`TruncatedSVDLinear`; Fast R-CNN §3.1: 1024 and 256 for VGG-16). A trained
+            model is compressed with ``tools/compress_fc_svd.py``.
         **kwargs: mmdet ``BBoxHead`` arguments (``in_channels``, ``roi_feat_size``,
             ``num_classes``, ``bbox_coder``, losses, ...).
     """
 
     def __init__(self, fc_out_channels: int = 4096, dropout_ratio: float = 0.5,
-                 caffe_dropout: bool = False, init_cfg=None, **kwargs) -> None:
+                 caffe_dropout: bool = False, fc6_rank: Optional[int] = None,
+                 fc7_rank: Optional[int] = None, init_cfg=None, **kwargs) -> None:
         if init_cfg is None:
             init_cfg = [
                 dict(type='Normal', std=0.01, override=dict(name='fc_cls')),
@@ -41,8 +52,8 @@ class FastRCNNBBoxHead(BBoxHead):
             ]
         super().__init__(with_avg_pool=False, init_cfg=init_cfg, **kwargs)
         self.fc_out_channels = fc_out_channels
-        self.fc6 = nn.Linear(self.in_channels * self.roi_feat_area, fc_out_channels)
-        self.fc7 = nn.Linear(fc_out_channels, fc_out_channels)
+        self.fc6 = _fc(self.in_channels * self.roi_feat_area, fc_out_channels, fc6_rank)
+        self.fc7 = _fc(fc_out_channels, fc_out_channels, fc7_rank)
         self.relu = nn.ReLU(inplace=True)
         if caffe_dropout:
             self.drop6 = CaffeDropout(dropout_ratio, scale_train=False)

@@ -1,0 +1,71 @@
+"""Truncated SVD of fc6 / fc7 of a trained detector (Fast R-CNN §3.1).
+
+    python tools/compress_fc_svd.py CONFIG CHECKPOINT OUT_DIR [--fc6-rank 1024] [--fc7-rank 256]
+
+Writes OUT_DIR/model_svd.pth (the detector with fc6 / fc7 replaced by their rank-r factorisations)
+and OUT_DIR/config_svd.py (CONFIG with ``fc6_rank`` / ``fc7_rank`` set), so that
+``tools/test.py OUT_DIR/config_svd.py OUT_DIR/model_svd.pth`` and ``tools/benchmark.py`` use it like
+any model. Prints the relative approximation error of each layer.
+"""
+import argparse
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+
+import faster_rcnn_paper  # noqa: F401  (registers the components)
+from faster_rcnn_paper.models.layers import TruncatedSVDLinear
+from mmdet.registry import MODELS
+
+
+def compress(config: str, checkpoint: str, out_dir: str, fc6_rank: int, fc7_rank: int) -> dict:
+    cfg = Config.fromfile(config)
+    init_default_scope('mmdet')
+    cfg.model.pop('init_cfg', None)
+    model = MODELS.build(cfg.model)
+    ckpt = load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    head = model.roi_head.bbox_head
+    errors = {}
+    for name, rank in (('fc6', fc6_rank), ('fc7', fc7_rank)):
+        layer = getattr(head, name)
+        if not isinstance(layer, torch.nn.Linear):
+            raise ValueError(f'{name} of {checkpoint} is already factorised ({layer})')
+        svd = TruncatedSVDLinear.from_linear(layer, rank)
+        with torch.no_grad():
+            approx = svd.second.weight @ svd.first.weight
+            errors[name] = float((approx - layer.weight).norm() / layer.weight.norm())
+        setattr(head, name, svd)
+    os.makedirs(out_dir, exist_ok=True)
+    model_file = osp.join(out_dir, 'model_svd.pth')
+    meta = dict(ckpt.get('meta', {}), truncated_svd=dict(fc6_rank=fc6_rank, fc7_rank=fc7_rank, source=checkpoint,
+                                                       relative_error=errors))
+    torch.save({'state_dict': model.state_dict(), 'meta': meta}, model_file + '.tmp')
+    os.replace(model_file + '.tmp', model_file)
+    config_file = osp.join(out_dir, 'config_svd.py')
+    with open(config_file, 'w') as f:
+        f.write(f"# {osp.basename(config)} with truncated-SVD fc6 / fc7 (tools/compress_fc_svd.py)\n"
+                f"_base_ = ['{osp.abspath(config)}']\n"
+                f"model = dict(roi_head=dict(bbox_head=dict(fc6_rank={fc6_rank}, fc7_rank={fc7_rank})))\n")
+    return dict(model=model_file, config=config_file, relative_error=errors)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('out_dir')
+    parser.add_argument('--fc6-rank', type=int, default=1024, help='Fast R-CNN: 1024 for VGG-16 fc6')
+    parser.add_argument('--fc7-rank', type=int, default=256, help='Fast R-CNN: 256 for VGG-16 fc7')
+    args = parser.parse_args(argv)
+    out = compress(args.config, args.checkpoint, args.out_dir, args.fc6_rank, args.fc7_rank)
+    for name, err in out['relative_error'].items():
+        print(f'{name}: rank {getattr(args, name + "_rank")}, relative Frobenius error {err:.4f}')
+    print(f"model: {out['model']}\nconfig: {out['config']}")
+    return out
+
+
+if __name__ == '__main__':
+    main()
