@@ -28,7 +28,8 @@ def with_cuda() -> bool:
 
 def op_extension():
     csrc = os.path.join(OPS_DIR, 'csrc')
-    sources = [os.path.join(csrc, 'roi_pool.cpp')] + sorted(glob.glob(os.path.join(csrc, 'cpu', '*.cpp')))
+    # Schemas (csrc/*.cpp) and CPU kernels always; CUDA kernels when building with CUDA.
+    sources = sorted(glob.glob(os.path.join(csrc, '*.cpp'))) + sorted(glob.glob(os.path.join(csrc, 'cpu', '*.cpp')))
     # -fopenmp: at::parallel_for is inlined into our kernels and only runs in parallel when they
     # are compiled with OpenMP, the backend of the torch builds on PyPI.
     extra_compile_args = {'cxx': ['-O3', '-fopenmp']}

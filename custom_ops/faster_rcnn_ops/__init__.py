@@ -4,6 +4,7 @@ Importing this package loads the compiled library (``faster_rcnn_ops._C``), whic
 ``torch.ops.faster_rcnn`` operators, and registers their fake kernels and autograd formulas.
 """
 from . import _C  # noqa: F401  (registers torch.ops.faster_rcnn.*)
+from .nms import nms
 from .roi_pool import RoIPool, roi_pool
 
-__all__ = ['RoIPool', 'roi_pool']
+__all__ = ['RoIPool', 'nms', 'roi_pool']

@@ -11,9 +11,11 @@ What differs from mmdet, and is therefore written here, is how proposals are mad
    ``min_bbox_size · scale_factor`` on the resized image, with inclusive widths ``x2 - x1 + 1``
    (mmdet compares ``x2 - x1 > min_bbox_size`` on the resized image);
 3. sort by objectness, keep the top ``nms_pre`` (all when ``nms_pre <= 0``), NMS, keep the top
-   ``max_per_img`` (mmdet takes the top-k before the size filter).
+   ``max_per_img`` (mmdet takes the top-k before the size filter). Plain NMS runs as our
+   compiled greedy NMS that stops after ``max_per_img`` kept boxes (identical output).
 """
 import torch
+from faster_rcnn_ops import nms
 from mmcv.ops import batched_nms
 from mmdet.models.dense_heads import RPNHead
 from mmdet.registry import MODELS
@@ -63,13 +65,22 @@ class PaperRPNHead(RPNHead):
             bboxes = bboxes[order]
         results = InstanceData()
         if bboxes.numel() > 0:
-            dets, keep = batched_nms(bboxes, scores, scores.new_zeros(scores.shape, dtype=torch.long),
-                                     cfg.nms)
             max_per_img = cfg.get('max_per_img', -1)
-            if max_per_img > 0:
-                keep, dets = keep[:max_per_img], dets[:max_per_img]
+            nms_cfg = dict(cfg.nms)
+            if nms_cfg.pop('type', 'nms') == 'nms' and set(nms_cfg) <= {'iou_threshold', 'offset'}:
+                # Greedy NMS that stops once max_per_img boxes are kept (same result, ~20x less
+                # work for 300 of 6000); see faster_rcnn_ops/nms.py.
+                keep = nms(bboxes, scores, nms_cfg['iou_threshold'], nms_cfg.get('offset', 0),
+                           max_per_img)
+                scores = scores[keep]
+            else:  # other NMS variants (e.g. soft-NMS) through mmcv
+                dets, keep = batched_nms(bboxes, scores, scores.new_zeros(scores.shape, dtype=torch.long),
+                                         cfg.nms)
+                if max_per_img > 0:
+                    keep, dets = keep[:max_per_img], dets[:max_per_img]
+                scores = dets[:, -1]
             results.bboxes = bboxes[keep]
-            results.scores = dets[:, -1]
+            results.scores = scores
         else:
             results.bboxes = bboxes.new_zeros((0, 4))
             results.scores = scores.new_zeros((0, ))
