@@ -323,3 +323,17 @@ def test_only_difficult_or_no_objects_follow_filter_cfg(tmp_path):
     assert instances(filtered, 1) == [dict(bbox=[10, 10, 29, 29], bbox_label=0, ignore_flag=1)]
     in_test_mode = build(data_root, filter_cfg=dict(filter_empty_gt=True), test_mode=True)
     assert len(in_test_mode) == 4
+
+
+def test_own_classes_drop_the_voc2007_tag_that_renames_metric_rows(tmp_path):
+    """mmdet's VOCMetric prints VOC's 20 names for data tagged 'VOC2007'; own classes keep theirs."""
+    from faster_rcnn_paper.datasets.toy_voc import TOY_CLASSES, make_toy_voc
+    from mmdet.registry import DATASETS
+    make_toy_voc(str(tmp_path), num_trainval=2, num_test=1)
+    common = dict(type='PaperVOCDataset', data_root=str(tmp_path / 'VOCdevkit'),
+                  ann_file='VOC2007/ImageSets/Main/trainval.txt', data_prefix=dict(sub_data_root='VOC2007/'),
+                  pipeline=[])
+    own = DATASETS.build(dict(common, metainfo=dict(classes=TOY_CLASSES)))
+    assert own.metainfo['dataset_type'] is None
+    voc = DATASETS.build(common)
+    assert voc.metainfo['dataset_type'] == 'VOC2007'
