@@ -1,4 +1,4 @@
-# Self-installing entry points. `make test` (and later `make demo`) set up everything on a fresh
+# Self-installing entry points. `make test` and `make demo` set up everything on a fresh
 # machine, in order, each step once: a stamp file in .venv/.stamps marks a finished step, so a second
 # run skips straight to the tests. Every version comes from requirements/lock.txt (a pip constraints
 # file): change a pin there and the steps after it rerun.
@@ -14,12 +14,16 @@ STAMPS := $(VENV)/.stamps
 OP_SOURCES := setup.py $(shell find custom_ops -name '*.cpp' -o -name '*.cu' -o -name '*.h' 2>/dev/null)
 PYTEST_ARGS ?= -q
 
-.PHONY: install test clean-venv
+.PHONY: install test demo clean-venv
 
 install: $(STAMPS)/project
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS) tests
+
+# The offline demo: toy VOC data, stand-in pre-training, 4-step training, evaluation, pictures.
+demo: install
+	$(PY) tools/demo.py $(DEMO_ARGS)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

@@ -24,7 +24,7 @@ def main(argv=None) -> dict:
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--crop-size', type=int, default=96)
     parser.add_argument('--num-images', type=int, default=600, help='toy images to crop from')
-    parser.add_argument('--lr', type=float, default=0.01)
+    parser.add_argument('--lr', type=float, default=1e-4, help='AdamW learning rate')
     parser.add_argument('--seed', type=int, default=7, help='differs from the demo data seed (0)')
     args = parser.parse_args(argv)
     cfg = Config.fromfile(args.config)

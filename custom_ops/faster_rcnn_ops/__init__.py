@@ -6,5 +6,6 @@ Importing this package loads the compiled library (``faster_rcnn_ops._C``), whic
 from . import _C  # noqa: F401  (registers torch.ops.faster_rcnn.*)
 from .nms import nms
 from .roi_pool import RoIPool, roi_pool
+from .roi_warp import RoIWarp, roi_warp
 
-__all__ = ['RoIPool', 'nms', 'roi_pool']
+__all__ = ['RoIPool', 'RoIWarp', 'nms', 'roi_pool', 'roi_warp']

@@ -1,3 +1,4 @@
-from .runner import AlternatingTrainLoop
+from .hooks import AtomicCheckpointHook
+from .runner import AlternatingTrainLoop, StageLogProcessor
 
-__all__ = ['AlternatingTrainLoop']
+__all__ = ['AtomicCheckpointHook', 'AlternatingTrainLoop', 'StageLogProcessor']

@@ -55,22 +55,25 @@ class CropClassifier(nn.Module):
 
 
 def toy_crops(seed: int, num_images: int, crop_size: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Crops (N, S, S, 3) uint8 BGR and labels (N,): every non-difficult object of ``num_images``
-    toy images with 10–40 % random context, plus one background crop per image (label
+    """Crops (N, S, S, 3) uint8 BGR and labels (N,): a square around every non-difficult object of
+    ``num_images`` toy images (side 1.2–1.8 × its longer side, the image mirrored beyond its
+    border), plus one background crop per image (label
     ``len(TOY_CLASSES)``) that overlaps no object by more than a quarter of its area."""
     crops, labels = [], []
     for index in range(1, num_images + 1):
         rng = toy_rng(seed, index)
         toy = render_toy_image(rng)
         height, width = toy.image.shape[:2]
+        # Square crops, so that resizing keeps each shape's aspect ratio (bars stay bars).
+        padded = cv2.copyMakeBorder(toy.image, height, height, width, width, cv2.BORDER_REFLECT)
         for obj in toy.objects:
             if obj.difficult:
                 continue
             x1, y1, x2, y2 = obj.bbox
-            pad_w, pad_h = (x2 - x1 + 1) * rng.uniform(0.1, 0.4), (y2 - y1 + 1) * rng.uniform(0.1, 0.4)
-            box = (max(0, int(x1 - pad_w)), max(0, int(y1 - pad_h)),
-                   min(width, int(x2 + pad_w) + 1), min(height, int(y2 + pad_h) + 1))
-            crops.append(cv2.resize(toy.image[box[1]:box[3], box[0]:box[2]], (crop_size, crop_size)))
+            side = max(x2 - x1 + 1, y2 - y1 + 1) * rng.uniform(1.2, 1.8)
+            cx, cy = (x1 + x2 + 1) / 2 + width, (y1 + y2 + 1) / 2 + height  # in `padded`
+            box = [int(round(v)) for v in (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)]
+            crops.append(cv2.resize(padded[box[1]:box[3], box[0]:box[2]], (crop_size, crop_size)))
             labels.append(TOY_CLASSES.index(obj.name))
         for _ in range(10):  # a background crop, if one is found
             side = int(rng.integers(min(height, width) // 4, min(height, width) // 2))
@@ -84,7 +87,7 @@ def toy_crops(seed: int, num_images: int, crop_size: int) -> Tuple[np.ndarray, n
 
 def pretrain_on_toy_crops(backbone: nn.Module, in_channels: int, roi_size: int, fc_channels: int,
                           pixel_mean: Sequence[float], out_file: str, iters: int = 300,
-                          batch_size: int = 32, crop_size: int = 96, lr: float = 0.01,
+                          batch_size: int = 32, crop_size: int = 96, lr: float = 1e-4,
                           num_images: int = 600, seed: int = 7) -> dict:
     """Trains ``backbone`` + fc6/fc7 as a crop classifier and saves them in the ImageNet-weights
     layout (atomically). Returns a summary (accuracy on held-out crops, time)."""
@@ -103,7 +106,9 @@ def pretrain_on_toy_crops(backbone: nn.Module, in_channels: int, roi_size: int, 
     with torch.no_grad():
         first_conv.weight /= train_x.std().clamp(min=1.0)
     model = CropClassifier(backbone, in_channels, roi_size, fc_channels, len(TOY_CLASSES) + 1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    # Adam: the stand-in only has to give the detector useful features quickly (ImageNet models
+    # were trained with SGD over days); the detector itself trains with the paper's SGD.
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4, fused=True)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, iters)
     generator = torch.Generator().manual_seed(seed)
     model.train()

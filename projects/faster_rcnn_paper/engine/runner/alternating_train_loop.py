@@ -55,6 +55,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop, ValLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 
+from ..hooks.atomic_checkpoint_hook import save_checkpoint_atomically, write_text_atomically
 from .offline_proposals import generate_proposals
 
 STAGE_KEYS = {'name', 'mode', 'max_iters', 'param_scheduler', 'batch_size', 'frozen', 'reset',
@@ -427,14 +428,14 @@ class AlternatingTrainLoop(BaseLoop):
 
     # ------------------------------------------------- checkpoints, eval
     def _save_stage_checkpoint(self) -> None:
+        """Every stage ends with a checkpoint (unless the checkpoint hook just wrote it)."""
         filename = f'iter_{self._iter}.pth'
-        path = osp.join(self.runner.work_dir, filename)
-        if not osp.isfile(path):
-            self.runner.save_checkpoint(self.runner.work_dir, filename, save_optimizer=True,
-                                        save_param_scheduler=True)
-        if is_main_process():
-            with open(osp.join(self.runner.work_dir, 'last_checkpoint'), 'w') as f:
-                f.write(path)
+        if not osp.isfile(osp.join(self.runner.work_dir, filename)):
+            save_checkpoint_atomically(self.runner, self.runner.work_dir, filename,
+                                       save_optimizer=True, save_param_scheduler=True)
+        elif is_main_process():
+            write_text_atomically(osp.join(self.runner.work_dir, 'last_checkpoint'),
+                                  osp.join(self.runner.work_dir, filename))
         barrier()
 
     def _evaluate(self, stage: dict, val_file: str) -> dict:

@@ -11,11 +11,14 @@ computes:
 * ``'fast_rcnn'`` — Fast R-CNN losses only, on the precomputed proposals that the data pipeline
   attaches to each sample (``LoadProposals``; alternating steps 2 and 4).
 
+A non-finite loss stops training before the optimiser step (:meth:`parse_losses`).
+
 Prediction is mmdet's: proposals from the RPN, or the sample's precomputed ones when present.
 :meth:`propose` runs the RPN alone with given proposal settings (the offline proposal dump between
 alternating steps).
 """
 import copy
+import math
 from typing import List, Optional
 
 import torch
@@ -48,6 +51,8 @@ class PaperFasterRCNN(FasterRCNN):
         self._train_mode = mode
 
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
+        # Kept for the error message of parse_losses.
+        self._batch_images = [s.metainfo.get('img_path', '?') for s in batch_data_samples]
         if self.train_mode == 'joint':
             return super().loss(batch_inputs, batch_data_samples)
         x = self.extract_feat(batch_inputs)
@@ -64,6 +69,20 @@ class PaperFasterRCNN(FasterRCNN):
         # roi_head.loss consumes the proposals' boxes; keep the samples' own copy intact.
         proposals = [InstanceData(bboxes=p.bboxes.clone()) for p in proposals]
         return self.roi_head.loss(x, proposals, batch_data_samples)
+
+    def parse_losses(self, losses: dict):
+        """mmdet's loss sum, refusing a non-finite loss *before* the optimiser step, so that a
+        NaN / inf never reaches the weights (nor, hence, any checkpoint): the run stops with an
+        error naming the loss terms and the images of the batch."""
+        loss, log_vars = super().parse_losses(losses)
+        if not torch.isfinite(loss):
+            bad = {k: float(v) for k, v in log_vars.items() if not math.isfinite(float(v))}
+            raise FloatingPointError(
+                f'non-finite training loss {bad} on images {getattr(self, "_batch_images", "?")}; '
+                'the weights were not updated, the last checkpoint is intact. Check these images '
+                "and their annotations (tools/check_dataset.py), or lower the learning rate, then "
+                'resume with --resume')
+        return loss, log_vars
 
     @torch.no_grad()
     def propose(self, batch_inputs: Tensor, batch_data_samples: SampleList,

@@ -60,3 +60,35 @@ def test_propose_returns_sorted_proposals_in_original_coordinates(model):
     assert 0 < len(props) <= 50
     assert (props.scores[:-1] >= props.scores[1:]).all()
     assert props.bboxes[:, 2].max() <= 288 / 2 and props.bboxes[:, 3].max() <= 224 / 2
+
+
+def test_no_foreground_and_degenerate_proposals_give_finite_losses(model):
+    model.train_mode = 'joint'
+    data = batch(model, with_proposals=True)
+    sample = data['data_samples'][0]
+    sample.gt_instances = InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))
+    losses = model(**data, mode='loss')
+    loss, _ = model.parse_losses(losses)
+    assert torch.isfinite(loss)
+    model.train_mode = 'fast_rcnn'
+    data = batch(model, with_proposals=True)
+    # zero-size, inverted and out-of-image proposals
+    data['data_samples'][0].proposals = InstanceData(
+        bboxes=torch.tensor([[5.0, 5, 5, 5], [50, 50, 10, 10], [-500, -500, -400, -400], [1e6, 1e6, 2e6, 2e6]]),
+        scores=torch.ones(4))
+    loss, _ = model.parse_losses(model(**data, mode='loss'))
+    assert torch.isfinite(loss)
+    model.train_mode = 'joint'
+
+
+def test_non_finite_loss_stops_before_the_update(model):
+    from mmengine.optim import OptimWrapper
+    model.train_mode = 'joint'
+    data = batch(model, with_proposals=False)
+    data['inputs'][0, 0, 0, 0] = float('nan')
+    data['data_samples'][0].set_metainfo(dict(img_path='broken.jpg'))
+    before = model.backbone.conv1.weight.detach().clone()
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(FloatingPointError, match=r"non-finite training loss .*broken\.jpg"):
+        model.train_step(dict(inputs=[img for img in data['inputs']], data_samples=data['data_samples']), wrapper)
+    assert torch.equal(model.backbone.conv1.weight, before)

@@ -1,0 +1,64 @@
+"""Checkpoints that a crash (even ``kill -9``) can never leave half-written.
+
+MMEngine's ``CheckpointHook`` writes ``iter_N.pth`` and the ``last_checkpoint`` pointer in place
+and, with ``max_keep_ckpts``, deletes the oldest checkpoint *before* writing the new one. A kill
+at the wrong moment leaves a truncated file behind, or a truncated pointer that ``--resume`` then
+follows. This hook writes each checkpoint to a temporary file and renames it into place
+(an atomic step on one file system), then rewrites the pointer the same way, and only then
+removes checkpoints beyond ``max_keep_ckpts``: at any moment ``last_checkpoint`` names a complete
+file, and at most one checkpoint interval is lost.
+"""
+import os
+import os.path as osp
+
+from mmdet.registry import HOOKS
+from mmengine.dist import barrier, is_main_process
+from mmengine.fileio import LocalBackend
+from mmengine.hooks import CheckpointHook
+
+
+def write_text_atomically(path: str, text: str) -> None:
+    tmp = f'{path}.tmp'
+    with open(tmp, 'w') as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def save_checkpoint_atomically(runner, out_dir: str, filename: str, **kwargs) -> str:
+    """``runner.save_checkpoint`` to ``<out_dir>/<filename>`` through a temporary file and a
+    rename; then points ``<work_dir>/last_checkpoint`` at it. Returns the checkpoint path."""
+    path = osp.join(out_dir, filename)
+    runner.save_checkpoint(out_dir, filename + '.tmp', **kwargs)
+    if is_main_process():
+        os.replace(path + '.tmp', path)
+        write_text_atomically(osp.join(runner.work_dir, 'last_checkpoint'), path)
+    barrier()
+    return path
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """``CheckpointHook`` (same arguments) with atomic writes on a local file system; other
+    storage backends fall back to MMEngine's behaviour."""
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        if not isinstance(self.file_backend, LocalBackend):
+            return super()._save_checkpoint_with_step(runner, step, meta)
+        ckpt_filename = self.filename_tmpl.format(step)
+        self.last_ckpt = osp.join(self.out_dir, ckpt_filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+            self.keep_ckpt_ids.append(step)
+        save_checkpoint_atomically(
+            runner, self.out_dir, ckpt_filename, file_client_args=self.file_client_args,
+            save_optimizer=self.save_optimizer, save_param_scheduler=self.save_param_scheduler,
+            meta=meta, by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
+        # Only now, with the new checkpoint complete, drop the oldest ones.
+        while self.max_keep_ckpts > 0 and len(self.keep_ckpt_ids) > self.max_keep_ckpts:
+            old = osp.join(self.out_dir, self.filename_tmpl.format(self.keep_ckpt_ids.popleft()))
+            if is_main_process() and osp.isfile(old):
+                os.remove(old)
+        if self.max_keep_ckpts > 0:
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
