@@ -46,7 +46,7 @@ $(STAMPS)/mmcv: $(STAMPS)/build-tools
 
 # 4. The rest of the runtime and test dependencies.
 $(STAMPS)/deps: $(STAMPS)/mmcv
-	$(PIP_INSTALL) mmengine mmdet pycocotools pytest
+	$(PIP_INSTALL) mmengine mmdet pycocotools pytest hypothesis
 	@touch $@
 
 # 5. This project (plugin + compiled RoI-pooling op), editable.
