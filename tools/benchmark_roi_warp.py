@@ -93,7 +93,8 @@ def check_agreement(name, features, rois, pooled):
         grads.append((f.grad, r.grad))
     for what, a, b in zip(('features', 'rois'), *grads):
         if not torch.allclose(a, b, rtol=1e-6, atol=1e-8):
-            raise SystemExit(f'{name}: gradients w.r.t. {what} differ (max abs diff {(a - b).abs().max():.3g})')
+            raise SystemExit(f'{name}: gradients w.r.t. {what} differ '
+                             f'(max abs diff {(a - b).abs().max():.3g})')
 
 
 def timed(fn, repeats, device):

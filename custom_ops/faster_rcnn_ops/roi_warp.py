@@ -22,6 +22,7 @@ weights; the gradient w.r.t. ``rois`` flows through the winning sample's positio
 interpolation there (one-sided from above on the cell-centre kinks). The batch-index column gets
 zero gradient, and a RoI with a NaN coordinate outputs 0 and gets no gradient at all.
 """
+import operator
 from typing import Tuple, Union
 
 import torch
@@ -119,9 +120,14 @@ def roi_warp(features: Tensor, rois: Tensor, output_size: Union[int, Tuple[int, 
 
 
 def _sampling_ratio(sampling_ratio: int) -> int:
-    if isinstance(sampling_ratio, bool) or not isinstance(sampling_ratio, int) or sampling_ratio < 1:
+    """Checks that ``sampling_ratio`` is a positive integer (Python or numpy; not bool or float)."""
+    try:
+        ratio = operator.index(sampling_ratio)
+    except TypeError:
+        ratio = None
+    if ratio is None or isinstance(sampling_ratio, bool) or ratio < 1:
         raise ValueError(f'sampling_ratio must be a positive int, got {sampling_ratio!r}')
-    return sampling_ratio
+    return int(ratio)
 
 
 class RoIWarp(nn.Module):

@@ -10,10 +10,14 @@
 // depend on one axis each, so they are tabulated once per call per RoI and axis.
 //
 // Backward. The work is split over fixed groups of channels, so no two threads write to the same
-// feature-gradient plane (no atomics) and a group works on its H x W planes of features and
-// gradient, which stay in L1. Each group also sums, per RoI, the coordinate gradients of its
-// channels into its own slot (in double for float32); the slots are added in group order at the
-// end, so the result does not depend on the number of threads.
+// feature-gradient plane (no atomics). For each channel and image, the task copies the feature
+// plane into a zero-bordered (H+2) x (W+2) buffer and accumulates the gradient in another one, both
+// in L1, then stores the gradient's interior: the same padded sample tables as the forward serve,
+// again without branches (the gradient of cells outside the map lands in the discarded border).
+// Each group also sums, per RoI, the coordinate gradients of its channels into its own slot (each
+// channel's out_h * out_w terms in the input's dtype, the channels in double for float32); the
+// slots are added in group order at the end, so the result does not depend on the number of
+// threads.
 #include <ATen/ATen.h>
 #include <ATen/AccumulateType.h>
 #include <ATen/Dispatch.h>
@@ -31,7 +35,8 @@
 namespace faster_rcnn {
 namespace {
 
-constexpr int64_t kChannelBlock = 16;  // forward: channels per SIMD block
+constexpr int64_t kChannelBlock = 16;  // forward: channels per block of the layout
+constexpr int64_t kPassChannels = 8;   // forward: channels per pass over a bin's samples
 constexpr int64_t kChannelGroup = 8;   // backward: channels per task
 
 // 16-byte SIMD vectors (SSE2 on x86-64, NEON on Arm) through GCC / Clang vector extensions, with an
@@ -51,58 +56,52 @@ struct Simd<double> {
   typedef Index Mask __attribute__((vector_size(16)));
 };
 
-// Tables of the sample geometry of every RoI, computed once per call: axis samples of RoI k along x
-// at k * out_w * r + pw * r + ix, along y at k * out_h * r + ph * r + iy.
+// One axis of a sample in a zero-padded layout: map cell c is padded cell c + 1, and cells 0 and
+// size + 1 are zero. A sample with both neighbours outside the map uses the zero cell 0 twice.
 template <typename T>
-struct SampleTable {
-  std::vector<uint8_t> valid;  // per RoI: no NaN coordinate
-  std::vector<WarpBox<T>> box;
-  std::vector<AxisSample<T>> x, y;
+struct PaddedAxis {
+  int64_t i0, i1;     // padded cells of the two neighbours
+  AxisSample<T> s;    // weights and position derivative, as in the definition
 };
 
 template <typename T>
-SampleTable<T> make_sample_table(const T* rois, int64_t K, T scale, int64_t out_h, int64_t out_w,
-                                 int64_t r) {
+PaddedAxis<T> padded_axis(const AxisSample<T>& a, int64_t size) {
+  const bool touches_map = a.lo >= -1 && a.lo < size;
+  return {touches_map ? a.lo + 1 : 0, touches_map ? a.lo + 2 : 0, a};
+}
+
+// The sample geometry of every RoI, computed once per call: the axis samples of RoI k along x at
+// (k * out_w + pw) * r + ix, along y at (k * out_h + ph) * r + iy.
+template <typename T>
+struct SampleTable {
+  std::vector<WarpBox<T>> box;
+  std::vector<PaddedAxis<T>> x, y;
+};
+
+template <typename T>
+SampleTable<T> make_sample_table(const T* rois, int64_t K, T scale, int64_t H, int64_t W,
+                                 int64_t out_h, int64_t out_w, int64_t r) {
   SampleTable<T> t;
-  t.valid.resize(K);
   t.box.resize(K);
   t.x.resize(K * out_w * r);
   t.y.resize(K * out_h * r);
   for (int64_t k = 0; k < K; ++k) {
     const WarpBox<T> b = warp_box(rois + k * 5, scale);
-    t.valid[k] = b.valid;
     t.box[k] = b;
     for (int64_t p = 0; p < out_w; ++p) {
       for (int64_t i = 0; i < r; ++i) {
-        t.x[(k * out_w + p) * r + i] = axis_sample(b.x1, b.x2, out_w, sample_offset<T>(p, i, r));
+        t.x[(k * out_w + p) * r + i] =
+            padded_axis(axis_sample(b.x1, b.x2, out_w, sample_offset<T>(p, i, r)), W);
       }
     }
     for (int64_t p = 0; p < out_h; ++p) {
       for (int64_t i = 0; i < r; ++i) {
-        t.y[(k * out_h + p) * r + i] = axis_sample(b.y1, b.y2, out_h, sample_offset<T>(p, i, r));
+        t.y[(k * out_h + p) * r + i] =
+            padded_axis(axis_sample(b.y1, b.y2, out_h, sample_offset<T>(p, i, r)), H);
       }
     }
   }
   return t;
-}
-
-// One axis of a sample in the zero-padded layout: map cell c is padded cell c + 1, and cells 0 and
-// size + 1 are zero. A sample with both neighbours outside the map reads the zero cell 0 twice.
-template <typename T>
-struct PaddedAxis {
-  int64_t i0, i1;  // padded cells of the two neighbours
-  T w0, w1;        // their weights (as in the definition)
-};
-
-template <typename T>
-std::vector<PaddedAxis<T>> pad_axis(const std::vector<AxisSample<T>>& samples, int64_t size) {
-  std::vector<PaddedAxis<T>> padded(samples.size());
-  for (size_t i = 0; i < samples.size(); ++i) {
-    const AxisSample<T>& a = samples[i];
-    const bool touches_map = a.lo >= -1 && a.lo < size;
-    padded[i] = {touches_map ? a.lo + 1 : 0, touches_map ? a.lo + 2 : 0, a.w_lo, a.w_hi};
-  }
-  return padded;
 }
 
 // Copies an NCHW map into [N][blocks][H+2][W+2][kChannelBlock] with a zero border, zero-filling the
@@ -110,8 +109,8 @@ std::vector<PaddedAxis<T>> pad_axis(const std::vector<AxisSample<T>>& samples, i
 template <typename T>
 void to_padded_channel_blocks(const T* src, int64_t N, int64_t C, int64_t H, int64_t W, T* dst) {
   const int64_t blocks = (C + kChannelBlock - 1) / kChannelBlock;
-  const int64_t PW = W + 2;
-  const int64_t slice = (H + 2) * PW * kChannelBlock;
+  const int64_t padded_w = W + 2;
+  const int64_t slice = (H + 2) * padded_w * kChannelBlock;
   at::parallel_for(0, N * blocks, 1, [&](int64_t begin, int64_t end) {
     for (int64_t nb = begin; nb < end; ++nb) {
       const int64_t n = nb / blocks, c0 = (nb % blocks) * kChannelBlock;
@@ -120,7 +119,7 @@ void to_padded_channel_blocks(const T* src, int64_t N, int64_t C, int64_t H, int
       for (int64_t j = 0; j < kChannelBlock && c0 + j < C; ++j) {
         const T* in = src + (n * C + c0 + j) * H * W;
         for (int64_t h = 0; h < H; ++h) {
-          T* row = out + ((h + 1) * PW + 1) * kChannelBlock + j;
+          T* row = out + ((h + 1) * padded_w + 1) * kChannelBlock + j;
           for (int64_t w = 0; w < W; ++w) row[w * kChannelBlock] = in[h * W + w];
         }
       }
@@ -128,19 +127,22 @@ void to_padded_channel_blocks(const T* src, int64_t N, int64_t C, int64_t H, int
   });
 }
 
-// Max and first argmax over the r x r samples of one bin for the kChannelBlock channels of a block.
-// `cells` is the block's padded [H+2][W+2][kChannelBlock] slice, `ys` / `xs` the bin's r samples per
-// axis. NaN samples lose to any number: the running best starts as NaN with index 0 and is replaced
-// by a sample that is greater, or by any non-NaN sample while it is still NaN.
+// Max and first argmax over the r x r samples of one bin for kPassChannels channels of a block:
+// `cells` points at the first of them in cell (0, 0) of the block's padded [H+2][W+2][kChannelBlock]
+// slice, `ys` / `xs` are the bin's r samples per axis. Writes the maxima to out[0, kPassChannels)
+// and their sample indices to out_arg. NaN samples lose to any number: the running best starts as
+// NaN with index 0 and is replaced by a sample that is greater, or by any non-NaN sample while it
+// is still NaN. (Eight channels per pass leave the running maxima, indices and weights in the 16
+// SIMD registers of SSE2, where a whole 16-channel block spills some to the stack.)
 template <typename T>
-inline void warp_bin(const T* cells, int64_t padded_w, const PaddedAxis<T>* ys,
-                     const PaddedAxis<T>* xs, int64_t r, T* out, int32_t* out_arg) {
+inline void warp_bin(const T* cells, int64_t row_stride, const PaddedAxis<T>* ys,
+                     const PaddedAxis<T>* xs, int64_t r, T* out, typename Simd<T>::Index* out_arg) {
   using Vec = typename Simd<T>::Vec;
   using Mask = typename Simd<T>::Mask;
   using Index = typename Simd<T>::Index;
   constexpr int64_t kLanes = sizeof(Vec) / sizeof(T);
-  constexpr int64_t kVecs = kChannelBlock / kLanes;
-  static_assert(kChannelBlock % kLanes == 0, "block width must be a multiple of the SIMD width");
+  constexpr int64_t kVecs = kPassChannels / kLanes;
+  static_assert(kPassChannels % kLanes == 0, "pass width must be a multiple of the SIMD width");
   Vec best[kVecs];
   Mask arg[kVecs];
   for (int64_t i = 0; i < kVecs; ++i) {
@@ -149,16 +151,16 @@ inline void warp_bin(const T* cells, int64_t padded_w, const PaddedAxis<T>* ys,
   }
   for (int64_t iy = 0; iy < r; ++iy) {
     const PaddedAxis<T>& y = ys[iy];
-    const T* row0 = cells + y.i0 * padded_w * kChannelBlock;
-    const T* row1 = cells + y.i1 * padded_w * kChannelBlock;
-    const Vec wy0 = Vec{} + y.w0, wy1 = Vec{} + y.w1;
+    const T* row0 = cells + y.i0 * row_stride;
+    const T* row1 = cells + y.i1 * row_stride;
+    const Vec wy0 = Vec{} + y.s.w_lo, wy1 = Vec{} + y.s.w_hi;
     for (int64_t ix = 0; ix < r; ++ix) {
       const PaddedAxis<T>& x = xs[ix];
       const T* c00 = row0 + x.i0 * kChannelBlock;
       const T* c01 = row0 + x.i1 * kChannelBlock;
       const T* c10 = row1 + x.i0 * kChannelBlock;
       const T* c11 = row1 + x.i1 * kChannelBlock;
-      const Vec wx0 = Vec{} + x.w0, wx1 = Vec{} + x.w1;
+      const Vec wx0 = Vec{} + x.s.w_lo, wx1 = Vec{} + x.s.w_hi;
       const Mask index = Mask{} + static_cast<Index>(iy * r + ix);
       for (int64_t i = 0; i < kVecs; ++i) {
         Vec f00, f01, f10, f11;  // unaligned loads
@@ -174,10 +176,8 @@ inline void warp_bin(const T* cells, int64_t padded_w, const PaddedAxis<T>* ys,
     }
   }
   for (int64_t i = 0; i < kVecs; ++i) {
-    for (int64_t l = 0; l < kLanes; ++l) {
-      out[i * kLanes + l] = best[i][l];
-      out_arg[i * kLanes + l] = static_cast<int32_t>(arg[i][l]);
-    }
+    std::memcpy(out + i * kLanes, &best[i], sizeof(Vec));
+    std::memcpy(out_arg + i * kLanes, &arg[i], sizeof(Mask));
   }
 }
 
@@ -185,15 +185,16 @@ template <typename T>
 void forward_kernel(const T* blocked, const std::vector<int64_t>& batch, const SampleTable<T>& table,
                     int64_t C, int64_t H, int64_t W, int64_t K, int64_t PH, int64_t PW, int64_t r,
                     T* out, int32_t* argmax) {
+  using Index = typename Simd<T>::Index;
   const int64_t blocks = (C + kChannelBlock - 1) / kChannelBlock;
   const int64_t bins = PH * PW;
-  const int64_t padded_w = W + 2;
-  const int64_t slice = (H + 2) * padded_w * kChannelBlock;
-  const std::vector<PaddedAxis<T>> xs = pad_axis(table.x, W);
-  const std::vector<PaddedAxis<T>> ys = pad_axis(table.y, H);
+  const int64_t row_stride = (W + 2) * kChannelBlock;
+  const int64_t slice = (H + 2) * row_stride;
   at::parallel_for(0, blocks * K, 16, [&](int64_t begin, int64_t end) {
-    T best[kChannelBlock];
-    int32_t arg[kChannelBlock];
+    // One task's results, [bin][channel of the block] (SIMD stores), transposed to the output's
+    // [channel][bin] rows at the end of the task.
+    std::vector<T> tile(bins * kChannelBlock);
+    std::vector<Index> tile_arg(bins * kChannelBlock);
     for (int64_t task = begin; task < end; ++task) {
       const int64_t k = task % K;
       const int64_t block = task / K;
@@ -201,22 +202,27 @@ void forward_kernel(const T* blocked, const std::vector<int64_t>& batch, const S
       const int64_t width = std::min(kChannelBlock, C - c0);
       T* out_k = out + (k * C + c0) * bins;
       int32_t* arg_k = argmax + (k * C + c0) * bins;
-      if (!table.valid[k]) {  // NaN coordinate: output 0, argmax -1
+      if (!table.box[k].valid) {  // NaN coordinate: output 0, argmax -1
         std::fill(out_k, out_k + width * bins, T(0));
         std::fill(arg_k, arg_k + width * bins, -1);
         continue;
       }
       const T* cells = blocked + (batch[k] * blocks + block) * slice;
-      const PaddedAxis<T>* xs_k = xs.data() + k * PW * r;
-      const PaddedAxis<T>* ys_k = ys.data() + k * PH * r;
+      const PaddedAxis<T>* xs_k = table.x.data() + k * PW * r;
+      const PaddedAxis<T>* ys_k = table.y.data() + k * PH * r;
       for (int64_t ph = 0; ph < PH; ++ph) {
         for (int64_t pw = 0; pw < PW; ++pw) {
-          warp_bin<T>(cells, padded_w, ys_k + ph * r, xs_k + pw * r, r, best, arg);
           const int64_t b = ph * PW + pw;
-          for (int64_t j = 0; j < width; ++j) {
-            out_k[j * bins + b] = best[j];
-            arg_k[j * bins + b] = arg[j];
+          for (int64_t j = 0; j < width; j += kPassChannels) {
+            warp_bin<T>(cells + j, row_stride, ys_k + ph * r, xs_k + pw * r, r,
+                        tile.data() + b * kChannelBlock + j, tile_arg.data() + b * kChannelBlock + j);
           }
+        }
+      }
+      for (int64_t j = 0; j < width; ++j) {
+        for (int64_t b = 0; b < bins; ++b) {
+          out_k[j * bins + b] = tile[b * kChannelBlock + j];
+          arg_k[j * bins + b] = static_cast<int32_t>(tile_arg[b * kChannelBlock + j]);
         }
       }
     }
@@ -238,7 +244,7 @@ std::tuple<at::Tensor, at::Tensor> roi_warp_forward_cpu(const at::Tensor& featur
     const std::vector<int64_t> batch = read_roi_batch_indices("roi_warp", r, K, N);
     if (K == 0 || C == 0) return;
     const SampleTable<scalar_t> table = make_sample_table(
-        r, K, static_cast<scalar_t>(spatial_scale), out_h, out_w, sampling_ratio);
+        r, K, static_cast<scalar_t>(spatial_scale), H, W, out_h, out_w, sampling_ratio);
     const int64_t blocks = (C + kChannelBlock - 1) / kChannelBlock;
     at::Tensor blocked = at::empty({N, blocks, H + 2, W + 2, kChannelBlock}, features.options());
     const at::Tensor features_c = features.contiguous();
@@ -251,6 +257,66 @@ std::tuple<at::Tensor, at::Tensor> roi_warp_forward_cpu(const at::Tensor& featur
   return {output, argmax};
 }
 
+// Gradients of one channel plane of one image (features `plane`, gradient `grad_plane`, both
+// H x W) from the RoIs rois[order[i]], i in [begin, end), which all read this image. `padded` and
+// `grad_padded` are (H+2) x (W+2) scratch buffers whose border of `padded` is zero. Adds each RoI's
+// d out / d(X1, Y1, X2, Y2) into part[k * 4 + 0..3]. Returns false on an argmax outside [-1, r*r).
+template <typename T, typename A>
+bool backward_plane(const T* plane, T* grad_plane, const T* grad_output, const int32_t* argmax,
+                    const SampleTable<T>& table, const int64_t* order, int64_t begin, int64_t end,
+                    int64_t c, int64_t C, int64_t H, int64_t W, int64_t PH, int64_t PW, int64_t r,
+                    T* padded, T* grad_padded, A* part) {
+  const int64_t stride = W + 2, bins = PH * PW, samples = r * r;
+  for (int64_t h = 0; h < H; ++h) {
+    std::memcpy(padded + (h + 1) * stride + 1, plane + h * W, sizeof(T) * W);
+  }
+  std::fill(grad_padded, grad_padded + (H + 2) * stride, T(0));
+  bool ok = true;
+  for (int64_t i = begin; i < end; ++i) {
+    const int64_t k = order[i];
+    if (!table.box[k].valid) continue;  // NaN coordinate: no gradient at all
+    const T* g_kc = grad_output + (k * C + c) * bins;
+    const int32_t* a_kc = argmax + (k * C + c) * bins;
+    const PaddedAxis<T>* xs = table.x.data() + k * PW * r;
+    const PaddedAxis<T>* ys = table.y.data() + k * PH * r;
+    T sx1 = 0, sy1 = 0, sx2 = 0, sy2 = 0;  // one RoI and channel: out_h * out_w terms at most
+    for (int64_t ph = 0; ph < PH; ++ph) {
+      for (int64_t pw = 0; pw < PW; ++pw) {
+        const int64_t b = ph * PW + pw;
+        const int32_t index = a_kc[b];
+        if (index < 0 || index >= samples) {
+          ok = ok && index == -1;  // -1: no winning sample, no gradient
+          continue;
+        }
+        const PaddedAxis<T>& y = ys[ph * r + index / r];
+        const PaddedAxis<T>& x = xs[pw * r + index % r];
+        const int64_t c00 = y.i0 * stride + x.i0, c01 = y.i0 * stride + x.i1;
+        const int64_t c10 = y.i1 * stride + x.i0, c11 = y.i1 * stride + x.i1;
+        const T f00 = padded[c00], f01 = padded[c01], f10 = padded[c10], f11 = padded[c11];
+        const T grad = g_kc[b];
+        grad_padded[c00] += grad * (y.s.w_lo * x.s.w_lo);
+        grad_padded[c01] += grad * (y.s.w_lo * x.s.w_hi);
+        grad_padded[c10] += grad * (y.s.w_hi * x.s.w_lo);
+        grad_padded[c11] += grad * (y.s.w_hi * x.s.w_hi);
+        const T gu = grad * bilinear_du(y.s, f00, f01, f10, f11);
+        const T gv = grad * bilinear_dv(x.s, f00, f01, f10, f11);
+        sx1 += gu * (T(1) - x.s.t);
+        sx2 += gu * x.s.t;
+        sy1 += gv * (T(1) - y.s.t);
+        sy2 += gv * y.s.t;
+      }
+    }
+    part[k * 4 + 0] += sx1;
+    part[k * 4 + 1] += sy1;
+    part[k * 4 + 2] += sx2;
+    part[k * 4 + 3] += sy2;
+  }
+  for (int64_t h = 0; h < H; ++h) {
+    std::memcpy(grad_plane + h * W, grad_padded + (h + 1) * stride + 1, sizeof(T) * W);
+  }
+  return ok;
+}
+
 std::tuple<at::Tensor, at::Tensor> roi_warp_backward_cpu(const at::Tensor& grad_output,
                                                           const at::Tensor& argmax,
                                                           const at::Tensor& features,
@@ -260,8 +326,8 @@ std::tuple<at::Tensor, at::Tensor> roi_warp_backward_cpu(const at::Tensor& grad_
   check_roi_warp_backward_args(grad_output, argmax, features, rois, spatial_scale, sampling_ratio);
   const int64_t N = features.size(0), C = features.size(1), H = features.size(2),
                 W = features.size(3), K = rois.size(0);
-  const int64_t PH = grad_output.size(2), PW = grad_output.size(3), bins = PH * PW;
-  const int64_t r = sampling_ratio, samples = r * r;
+  const int64_t PH = grad_output.size(2), PW = grad_output.size(3);
+  const int64_t r = sampling_ratio;
   const at::Tensor rois_c = rois.contiguous();
   at::Tensor grad_features = at::zeros({N, C, H, W}, features.options());
   at::Tensor grad_rois = at::zeros({K, 5}, rois.options());
@@ -270,9 +336,16 @@ std::tuple<at::Tensor, at::Tensor> roi_warp_backward_cpu(const at::Tensor& grad_
     using acc_t = at::acc_type<scalar_t, /*is_cuda=*/false>;
     const scalar_t* r_ptr = rois_c.data_ptr<scalar_t>();
     const std::vector<int64_t> batch = read_roi_batch_indices("roi_warp_backward", r_ptr, K, N);
-    if (K == 0 || C == 0 || bins == 0) return;
+    if (K == 0 || C == 0 || PH * PW == 0) return;
     const SampleTable<scalar_t> table =
-        make_sample_table(r_ptr, K, static_cast<scalar_t>(spatial_scale), PH, PW, r);
+        make_sample_table(r_ptr, K, static_cast<scalar_t>(spatial_scale), H, W, PH, PW, r);
+    // RoIs grouped by image (stable: each image keeps the RoIs' order), image n owning
+    // order[image_begin[n], image_begin[n + 1]).
+    std::vector<int64_t> order(K), image_begin(N + 1, 0);
+    for (int64_t k = 0; k < K; ++k) ++image_begin[batch[k] + 1];
+    for (int64_t n = 0; n < N; ++n) image_begin[n + 1] += image_begin[n];
+    std::vector<int64_t> fill(image_begin.begin(), image_begin.end() - 1);
+    for (int64_t k = 0; k < K; ++k) order[fill[batch[k]]++] = k;
     const at::Tensor features_c = features.contiguous();
     const at::Tensor grad_c = grad_output.contiguous();
     const at::Tensor argmax_c = argmax.contiguous();
@@ -285,66 +358,29 @@ std::tuple<at::Tensor, at::Tensor> roi_warp_backward_cpu(const at::Tensor& grad_
     // d out / d(X1, Y1, X2, Y2) of RoI k (map coordinates; the clamp derivative comes last).
     std::vector<acc_t> partial(groups * K * 4, acc_t(0));
     at::parallel_for(0, groups, 1, [&](int64_t g_begin, int64_t g_end) {
+      std::vector<scalar_t> padded((H + 2) * (W + 2), scalar_t(0));  // border stays zero
+      std::vector<scalar_t> grad_padded((H + 2) * (W + 2));
       for (int64_t group = g_begin; group < g_end; ++group) {
-        acc_t* part = partial.data() + group * K * 4;
-        const int64_t c_end = std::min(C, (group + 1) * kChannelGroup);
-        for (int64_t c = group * kChannelGroup; c < c_end; ++c) {
-          for (int64_t k = 0; k < K; ++k) {
-            if (!table.valid[k]) continue;  // NaN coordinate: no gradient at all
-            const scalar_t* plane = f + (batch[k] * C + c) * H * W;
-            scalar_t* grad_plane = gf + (batch[k] * C + c) * H * W;
-            const scalar_t* g_kc = g + (k * C + c) * bins;
-            const int32_t* a_kc = a + (k * C + c) * bins;
-            const AxisSample<scalar_t>* xs = table.x.data() + k * PW * r;
-            const AxisSample<scalar_t>* ys = table.y.data() + k * PH * r;
-            acc_t sx1 = 0, sy1 = 0, sx2 = 0, sy2 = 0;
-            for (int64_t ph = 0; ph < PH; ++ph) {
-              for (int64_t pw = 0; pw < PW; ++pw) {
-                const int64_t b = ph * PW + pw;
-                const int32_t index = a_kc[b];
-                if (index == -1) continue;  // no winning sample: no gradient
-                if (index < 0 || index >= samples) {
-                  bad_index = true;
-                  continue;
-                }
-                const AxisSample<scalar_t>& ay = ys[ph * r + index / r];
-                const AxisSample<scalar_t>& ax = xs[pw * r + index % r];
-                const bool y0 = cell_inside(ay.lo, H), y1 = cell_inside(ay.lo + 1, H);
-                const bool x0 = cell_inside(ax.lo, W), x1 = cell_inside(ax.lo + 1, W);
-                const int64_t at00 = ay.lo * W + ax.lo;  // only used where inside
-                const scalar_t f00 = y0 && x0 ? plane[at00] : scalar_t(0);
-                const scalar_t f01 = y0 && x1 ? plane[at00 + 1] : scalar_t(0);
-                const scalar_t f10 = y1 && x0 ? plane[at00 + W] : scalar_t(0);
-                const scalar_t f11 = y1 && x1 ? plane[at00 + W + 1] : scalar_t(0);
-                const scalar_t grad = g_kc[b];
-                if (y0 && x0) grad_plane[at00] += grad * (ay.w_lo * ax.w_lo);
-                if (y0 && x1) grad_plane[at00 + 1] += grad * (ay.w_lo * ax.w_hi);
-                if (y1 && x0) grad_plane[at00 + W] += grad * (ay.w_hi * ax.w_lo);
-                if (y1 && x1) grad_plane[at00 + W + 1] += grad * (ay.w_hi * ax.w_hi);
-                const acc_t gu = static_cast<acc_t>(grad * bilinear_du(ay, f00, f01, f10, f11));
-                const acc_t gv = static_cast<acc_t>(grad * bilinear_dv(ax, f00, f01, f10, f11));
-                sx1 += gu * (acc_t(1) - ax.t);
-                sx2 += gu * ax.t;
-                sy1 += gv * (acc_t(1) - ay.t);
-                sy2 += gv * ay.t;
-              }
-            }
-            part[k * 4 + 0] += sx1;
-            part[k * 4 + 1] += sy1;
-            part[k * 4 + 2] += sx2;
-            part[k * 4 + 3] += sy2;
+        for (int64_t c = group * kChannelGroup; c < std::min(C, (group + 1) * kChannelGroup); ++c) {
+          for (int64_t n = 0; n < N; ++n) {
+            if (image_begin[n] == image_begin[n + 1]) continue;  // no RoI: gradient stays 0
+            const bool ok = backward_plane<scalar_t, acc_t>(
+                f + (n * C + c) * H * W, gf + (n * C + c) * H * W, g, a, table, order.data(),
+                image_begin[n], image_begin[n + 1], c, C, H, W, PH, PW, r, padded.data(),
+                grad_padded.data(), partial.data() + group * K * 4);
+            if (!ok) bad_index = true;
           }
         }
       }
     });
     scalar_t* gr = grad_rois.data_ptr<scalar_t>();
     for (int64_t k = 0; k < K; ++k) {
-      if (!table.valid[k]) continue;
+      const WarpBox<scalar_t>& box = table.box[k];
+      if (!box.valid) continue;
       acc_t sum[4] = {0, 0, 0, 0};
       for (int64_t group = 0; group < groups; ++group) {
         for (int64_t j = 0; j < 4; ++j) sum[j] += partial[(group * K + k) * 4 + j];
       }
-      const WarpBox<scalar_t>& box = table.box[k];
       gr[k * 5 + 1] = static_cast<scalar_t>(sum[0] * box.dx1);
       gr[k * 5 + 2] = static_cast<scalar_t>(sum[1] * box.dy1);
       gr[k * 5 + 3] = static_cast<scalar_t>(sum[2] * box.dx2);
@@ -352,7 +388,7 @@ std::tuple<at::Tensor, at::Tensor> roi_warp_backward_cpu(const at::Tensor& grad_
     }
   });
   TORCH_CHECK_VALUE(!bad_index, "roi_warp_backward: argmax holds a sample index outside [-1, ",
-                    samples, ") for sampling_ratio ", sampling_ratio);
+                    sampling_ratio * sampling_ratio, ") for sampling_ratio ", sampling_ratio);
   return {grad_features, grad_rois};
 }
 
