@@ -81,6 +81,7 @@ def main(argv=None):
     parser.add_argument('--num-trainval', type=int, default=200)
     parser.add_argument('--num-test', type=int, default=100)
     parser.add_argument('--pretrain-iters', type=int, default=300)
+    parser.add_argument('--pretrain-crop-size', type=int, default=64)
     parser.add_argument('--pictures', type=int, default=8, help='test images to draw detections on')
     parser.add_argument('--fresh', action='store_true', help='delete the data and work dir first')
     args = parser.parse_args(argv)
@@ -108,7 +109,7 @@ def main(argv=None):
         print(f'{weights}: already trained')
     else:
         run([sys.executable, 'tools/pretrain_toy_backbone.py', CONFIG, weights, '--iters',
-             str(args.pretrain_iters)])
+             str(args.pretrain_iters), '--crop-size', str(args.pretrain_crop_size)])
     times['pretrain'] = time.time() - t
 
     banner('3/5  Faster R-CNN, 4-step alternating training (tools/train.py)')

@@ -1,4 +1,4 @@
-from .hooks import AtomicCheckpointHook
+from .hooks import AtomicCheckpointHook, TrainingSpeedHook
 from .runner import AlternatingTrainLoop, StageLogProcessor
 
-__all__ = ['AtomicCheckpointHook', 'AlternatingTrainLoop', 'StageLogProcessor']
+__all__ = ['AtomicCheckpointHook', 'AlternatingTrainLoop', 'StageLogProcessor', 'TrainingSpeedHook']

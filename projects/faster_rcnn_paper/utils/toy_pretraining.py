@@ -87,7 +87,7 @@ def toy_crops(seed: int, num_images: int, crop_size: int) -> Tuple[np.ndarray, n
 
 def pretrain_on_toy_crops(backbone: nn.Module, in_channels: int, roi_size: int, fc_channels: int,
                           pixel_mean: Sequence[float], out_file: str, iters: int = 300,
-                          batch_size: int = 32, crop_size: int = 96, lr: float = 1e-4,
+                          batch_size: int = 32, crop_size: int = 64, lr: float = 3e-4,
                           num_images: int = 600, seed: int = 7) -> dict:
     """Trains ``backbone`` + fc6/fc7 as a crop classifier and saves them in the ImageNet-weights
     layout (atomically). Returns a summary (accuracy on held-out crops, time)."""

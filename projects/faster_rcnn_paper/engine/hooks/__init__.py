@@ -1,3 +1,4 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook, save_checkpoint_atomically
+from .training_speed_hook import TrainingSpeedHook
 
-__all__ = ['AtomicCheckpointHook', 'save_checkpoint_atomically']
+__all__ = ['AtomicCheckpointHook', 'TrainingSpeedHook', 'save_checkpoint_atomically']

@@ -14,6 +14,8 @@ What differs from mmdet, and is therefore written here, is how proposals are mad
    ``max_per_img`` (mmdet takes the top-k before the size filter). Plain NMS runs as our
    compiled greedy NMS that stops after ``max_per_img`` kept boxes (identical output).
 """
+from typing import List
+
 import torch
 from faster_rcnn_ops import nms
 from mmcv.ops import batched_nms
@@ -31,6 +33,20 @@ class PaperRPNHead(RPNHead):
     The proposal settings come from ``train_cfg.rpn_proposal`` / ``test_cfg.rpn`` as in mmdet:
     ``nms_pre``, ``max_per_img``, ``nms`` and ``min_bbox_size`` (in original-image pixels).
     """
+
+    def proposals_with_grad(self, cls_scores, bbox_preds, batch_img_metas: List[dict],
+                            cfg: ConfigDict) -> List[InstanceData]:
+        """Proposals whose boxes keep their graph back to ``bbox_preds`` (non-approximate joint
+        training, §3.2 iii): decoding is differentiable, NMS and top-N only select. mmdet's
+        ``predict_by_feat`` detaches the head outputs first; scores are detached here too."""
+        results = []
+        for img_id, img_meta in enumerate(batch_img_metas):
+            results.append(self._predict_by_feat_single(
+                [cls_scores[0][img_id].detach()], [bbox_preds[0][img_id]], None,
+                self.prior_generator.grid_priors([cls_scores[0].shape[-2:]], dtype=bbox_preds[0].dtype,
+                                                 device=bbox_preds[0].device),
+                img_meta, cfg, rescale=False))
+        return results
 
     def _predict_by_feat_single(self, cls_score_list, bbox_pred_list, score_factor_list,
                                 mlvl_priors, img_meta: dict, cfg: ConfigDict,

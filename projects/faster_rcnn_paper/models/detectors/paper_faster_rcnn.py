@@ -9,7 +9,10 @@ computes:
 * ``'joint'`` — approximate joint training, exactly mmdet's ``FasterRCNN`` (py-faster-rcnn end2end);
 * ``'rpn'`` — RPN losses only (alternating steps 1 and 3);
 * ``'fast_rcnn'`` — Fast R-CNN losses only, on the precomputed proposals that the data pipeline
-  attaches to each sample (``LoadProposals``; alternating steps 2 and 4).
+  attaches to each sample (``LoadProposals``; alternating steps 2 and 4);
+* ``'non_approximate_joint'`` — joint training whose proposals keep their graph back to the RPN's
+  box regression, so that the detector's loss also trains it through the proposal coordinates
+  (needs an RoI layer differentiable w.r.t. boxes, ``RoIWarp``, and ``NonApproximateRoIHead``).
 
 A non-finite loss stops training before the optimiser step (:meth:`parse_losses`).
 
@@ -29,7 +32,7 @@ from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-TRAIN_MODES = ('joint', 'rpn', 'fast_rcnn')
+TRAIN_MODES = ('joint', 'rpn', 'fast_rcnn', 'non_approximate_joint')
 
 
 @MODELS.register_module()
@@ -56,6 +59,8 @@ class PaperFasterRCNN(FasterRCNN):
         if self.train_mode == 'joint':
             return super().loss(batch_inputs, batch_data_samples)
         x = self.extract_feat(batch_inputs)
+        if self.train_mode == 'non_approximate_joint':
+            return self._non_approximate_joint_loss(x, batch_data_samples)
         if self.train_mode == 'rpn':
             # As mmdet's two-stage loss: the RPN sees every gt box as the one foreground class.
             rpn_samples = copy.deepcopy(batch_data_samples)
@@ -69,6 +74,21 @@ class PaperFasterRCNN(FasterRCNN):
         # roi_head.loss consumes the proposals' boxes; keep the samples' own copy intact.
         proposals = [InstanceData(bboxes=p.bboxes.clone()) for p in proposals]
         return self.roi_head.loss(x, proposals, batch_data_samples)
+
+    def _non_approximate_joint_loss(self, x, batch_data_samples: SampleList) -> dict:
+        """RPN losses + detector losses on proposals that are differentiable w.r.t. the RPN's
+        regression output (decoded with gradient; NMS and top-N only select)."""
+        rpn_samples = copy.deepcopy(batch_data_samples)
+        for sample in rpn_samples:
+            sample.gt_instances.labels = torch.zeros_like(sample.gt_instances.labels)
+        cls_scores, bbox_preds = self.rpn_head(x)
+        metas = [sample.metainfo for sample in batch_data_samples]
+        losses = self.rpn_head.loss_by_feat(cls_scores, bbox_preds,
+                                            [s.gt_instances for s in rpn_samples], metas)
+        proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
+        proposals = self.rpn_head.proposals_with_grad(cls_scores, bbox_preds, metas, proposal_cfg)
+        losses.update(self.roi_head.loss(x, proposals, batch_data_samples))
+        return losses
 
     def parse_losses(self, losses: dict):
         """mmdet's loss sum, refusing a non-finite loss *before* the optimiser step, so that a

@@ -92,3 +92,23 @@ def test_non_finite_loss_stops_before_the_update(model):
     with pytest.raises(FloatingPointError, match=r"non-finite training loss .*broken\.jpg"):
         model.train_step(dict(inputs=[img for img in data['inputs']], data_samples=data['data_samples']), wrapper)
     assert torch.equal(model.backbone.conv1.weight, before)
+
+
+@pytest.mark.parametrize('config,expect_grad', [('faster_rcnn_zf_nonapprox_joint_voc.py', True),
+                                                ('faster_rcnn_zf_joint_voc.py', False)])
+def test_detector_loss_reaches_rpn_regression_only_in_non_approximate_mode(config, expect_grad):
+    """§3.2 (iii): through RoI warping, the detector's loss trains the RPN's box regression; in
+    approximate joint training proposals are constants and it does not."""
+    cfg = Config.fromfile(f'{REPO}/configs/{config}')
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    losses = model(**batch(model, with_proposals=False), mode='loss')
+    (losses['loss_cls'] + losses['loss_bbox']).backward()
+    grad = model.rpn_head.rpn_reg.weight.grad
+    if expect_grad:
+        assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0
+        assert type(model.roi_head.bbox_roi_extractor.roi_layers[0]).__name__ == 'RoIWarp'
+    else:
+        assert grad is None or grad.abs().sum() == 0

@@ -1,0 +1,52 @@
+"""Training speed: seconds per iteration of every stage (the four alternating steps, or joint
+training) and the share of time spent outside forward / backward / update (goal: <= 5 %).
+
+    python tools/benchmark_training.py CONFIG [--iters 30] [--work-dir DIR] [--cfg-options ...]
+
+Runs CONFIG for a few iterations per stage with ``TrainingSpeedHook`` added (data as configured,
+e.g. the toy demo data from ``tools/make_toy_voc.py``), then prints the table. Absolute times depend
+on the machine; the overhead share is the figure to compare.
+"""
+import argparse
+import json
+import os.path as osp
+import tempfile
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import faster_rcnn_paper  # noqa: F401
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config')
+    parser.add_argument('--iters', type=int, default=30, help='iterations per stage')
+    parser.add_argument('--work-dir', default=None)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or tempfile.mkdtemp(prefix='benchmark_training_')
+    if cfg.train_cfg.type == 'AlternatingTrainLoop':
+        for stage in cfg.train_cfg.stages.values():
+            stage.max_iters = args.iters
+            stage.evaluate = False
+    else:
+        cfg.train_cfg.max_iters = args.iters
+        cfg.train_cfg.val_interval = args.iters + 1
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.default_hooks.checkpoint.interval = 10**9  # timing run: no checkpoints but the last
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='TrainingSpeedHook', skip=3)]
+    Runner.from_cfg(cfg).train()
+    with open(osp.join(cfg.work_dir, 'training_speed.json')) as f:
+        table = json.load(f)
+    print(f"\n{'stage':<18}{'s/iter':>8}{'outside fwd/bwd':>17}")
+    for stage, row in table.items():
+        print(f"{stage:<18}{row['seconds_per_iter']:>8.3f}{100 * row['outside_share']:>16.1f}%")
+    return table
+
+
+if __name__ == '__main__':
+    main()
