@@ -9,18 +9,11 @@ the ratio (baseline time / ours). Outputs are checked equal before timing.
     python tools/benchmark_roi_pool.py [--repeats 20] [--threads N] [--device cpu|cuda]
 """
 import argparse
-import statistics
-import time
 
 import torch
+from op_benchmarking import MAP_H, MAP_W, NUM_ROIS, STRIDE, WORKLOADS, paper_rois, ratio_line, timed
 
 from faster_rcnn_ops import roi_pool
-
-WORKLOADS = [  # name, channels, output size
-    ('VGG-16', 512, 7),
-    ('ZF', 256, 6),
-]
-MAP_H, MAP_W, STRIDE = 38, 63, 16  # 600x1000 input, conv5 stride 16
 
 
 def torch_roi_pool(features, rois, spatial_scale, pooled):
@@ -59,30 +52,6 @@ def torch_roi_pool(features, rois, spatial_scale, pooled):
     return out
 
 
-def paper_rois(num, device, generator):
-    """Proposal-like boxes inside a 600x1000 image: sides 16..600 px, any aspect ratio."""
-    img_h, img_w = MAP_H * STRIDE, MAP_W * STRIDE
-    w = torch.rand(num, generator=generator) * 584 + 16
-    h = torch.rand(num, generator=generator) * 584 + 16
-    x1 = torch.rand(num, generator=generator) * (img_w - w)
-    y1 = torch.rand(num, generator=generator) * (img_h - h)
-    rois = torch.stack([torch.zeros(num), x1, y1, x1 + w, y1 + h], 1)
-    return rois.to(device)
-
-
-def timed(fn, repeats, device):
-    times = []
-    for _ in range(repeats + 2):
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        fn()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times[2:])  # two warm-up runs
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--repeats', type=int, default=20)
@@ -96,7 +65,7 @@ def main():
     g = torch.Generator().manual_seed(0)
     for name, channels, pooled in WORKLOADS:
         features = torch.randn(1, channels, MAP_H, MAP_W, generator=g).to(args.device)
-        for n_rois in (128, 300):
+        for n_rois in NUM_ROIS:
             rois = paper_rois(n_rois, args.device, g)
             ours = roi_pool(features, rois, pooled, 1 / STRIDE)
             base = torch_roi_pool(features, rois, 1 / STRIDE, pooled)
@@ -116,10 +85,9 @@ def main():
 
                 with torch.set_grad_enabled(mode != 'forward'):
                     t_ours = timed(run(roi_pool), args.repeats, args.device)
-                    t_base = timed(run(torch_roi_pool), max(3, args.repeats // 5), args.device)
-                print(f'{name:7s} {channels}x{MAP_H}x{MAP_W} -> {pooled}x{pooled}, {n_rois:3d} RoIs, '
-                      f'{mode:16s}: ours {t_ours * 1e3:8.2f} ms | pure-PyTorch {t_base * 1e3:8.2f} ms '
-                      f'| ratio {t_base / t_ours:6.1f}x')
+                    # the baseline is ~100x slower: fewer runs of it
+                    t_base = timed(run(torch_roi_pool), max(1, args.repeats // 10), args.device, warmup=1)
+                print(ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base))
 
 
 if __name__ == '__main__':

@@ -80,7 +80,7 @@ def main(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--num-trainval', type=int, default=200)
     parser.add_argument('--num-test', type=int, default=100)
-    parser.add_argument('--pretrain-iters', type=int, default=300)
+    parser.add_argument('--pretrain-iters', type=int, default=200)
     parser.add_argument('--pretrain-crop-size', type=int, default=64)
     parser.add_argument('--pictures', type=int, default=8, help='test images to draw detections on')
     parser.add_argument('--fresh', action='store_true', help='delete the data and work dir first')

@@ -17,7 +17,8 @@ specs with a ``name`` each is accepted too). A stage says what its step does:
 
 * ``mode``: ``'rpn'`` or ``'fast_rcnn'`` (the model's ``train_mode``); the head a mode does not
   use is frozen for that stage;
-* ``max_iters``, ``param_scheduler`` (stage-local iterations), ``batch_size``;
+* ``max_iters``, ``param_scheduler`` (stage-local iterations), ``batch_size``, and
+  ``optim_wrapper`` (overrides merged into the config's ``optim_wrapper`` for this stage);
 * ``frozen``: module-name prefixes that do not train (parameters frozen at construction, such as
   VGG-16's conv1/conv2, stay frozen in every stage);
 * ``reset``: module-name prefixes restored, at the stage start, to the weights the run started
@@ -58,8 +59,8 @@ from mmengine.runner.loops import _InfiniteDataloaderIterator
 from ..hooks.atomic_checkpoint_hook import save_checkpoint_atomically, write_text_atomically
 from .offline_proposals import generate_proposals
 
-STAGE_KEYS = {'name', 'mode', 'max_iters', 'param_scheduler', 'batch_size', 'frozen', 'reset',
-              'model_train_cfg', 'proposals', 'evaluate'}
+STAGE_KEYS = {'name', 'mode', 'max_iters', 'param_scheduler', 'optim_wrapper', 'batch_size',
+              'frozen', 'reset', 'model_train_cfg', 'proposals', 'evaluate'}
 # Head that a training mode does not use, frozen for its stages.
 UNUSED_IN_MODE = {'rpn': 'roi_head', 'fast_rcnn': 'rpn_head'}
 # Message-hub scalars kept across stages (the rest are the previous stage's losses).
@@ -173,6 +174,7 @@ class AlternatingTrainLoop(BaseLoop):
             stage.setdefault('frozen', [])
             stage.setdefault('reset', [])
             stage.setdefault('model_train_cfg', {})
+            stage.setdefault('optim_wrapper', {})
             if stage['mode'] == 'rpn':
                 rpn_seen.append(stage['name'])
             else:
@@ -251,7 +253,7 @@ class AlternatingTrainLoop(BaseLoop):
         self._apply_model_train_cfg(stage['model_train_cfg'])
         if not resumed:
             # Fresh optimiser and lr schedule for every stage (momentum does not carry over).
-            runner.optim_wrapper = self._build_optim_wrapper()
+            runner.optim_wrapper = self._build_optim_wrapper(stage['optim_wrapper'])
             runner.param_schedulers = runner.build_param_scheduler(
                 copy.deepcopy(stage['param_scheduler'])) if stage['param_scheduler'] else None
         else:
@@ -331,15 +333,16 @@ class AlternatingTrainLoop(BaseLoop):
                 state[key].copy_(value)
         print_log(f'Restored the initial weights of {list(prefixes)}', logger='current')
 
-    def _build_optim_wrapper(self):
-        """The optimiser over every parameter trainable at construction, whatever the stage
+    def _build_optim_wrapper(self, overrides: dict):
+        """The config's ``optim_wrapper`` with the stage's ``overrides`` merged in, over every
+        parameter trainable at construction, whatever the stage
         freezes: its parameter groups then look the same in every stage, which is what the
         runner builds before ``--resume`` loads a checkpoint's optimiser state into it. Frozen
         parameters get no gradient, and SGD leaves a parameter without gradient untouched (no
         update, no weight decay, no momentum)."""
         for name, param in self.model.named_parameters():
             param.requires_grad = self._trainable_at_build[name]
-        return self.runner.build_optim_wrapper(copy.deepcopy(self.runner.cfg.optim_wrapper))
+        return self.runner.build_optim_wrapper(_merged(self.runner.cfg.optim_wrapper, overrides))
 
     def _set_trainable(self, stage: dict) -> None:
         frozen = list(stage['frozen']) + [UNUSED_IN_MODE[stage['mode']]]

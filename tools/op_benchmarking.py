@@ -1,0 +1,41 @@
+"""What tools/benchmark_roi_pool.py and tools/benchmark_roi_warp.py share: the paper's workloads,
+proposal-like RoIs and a timer."""
+import statistics
+import time
+
+import torch
+
+# A 600x1000 image gives a 38x63 conv5 map (stride 16). VGG-16 pools 512 channels to 7x7, ZF 256 to
+# 6x6; 128 RoIs make a training mini-batch, 300 are the test-time proposals.
+WORKLOADS = [('VGG-16', 512, 7), ('ZF', 256, 6)]  # name, channels, output size
+NUM_ROIS = (128, 300)
+MAP_H, MAP_W, STRIDE = 38, 63, 16
+
+
+def paper_rois(num, device, generator):
+    """Proposal-like boxes inside a 600x1000 image: sides 16..600 px, any aspect ratio."""
+    img_h, img_w = MAP_H * STRIDE, MAP_W * STRIDE
+    w = torch.rand(num, generator=generator) * 584 + 16
+    h = torch.rand(num, generator=generator) * 584 + 16
+    x1 = torch.rand(num, generator=generator) * (img_w - w)
+    y1 = torch.rand(num, generator=generator) * (img_h - h)
+    return torch.stack([torch.zeros(num), x1, y1, x1 + w, y1 + h], 1).to(device)
+
+
+def timed(fn, repeats, device, warmup=2):
+    """Median seconds of ``repeats`` calls of ``fn`` after ``warmup`` untimed ones."""
+    times = []
+    for _ in range(repeats + warmup):
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times[warmup:])
+
+
+def ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base):
+    return (f'{name:7s} {channels}x{MAP_H}x{MAP_W} -> {pooled}x{pooled}, {n_rois:3d} RoIs, {mode:16s}: '
+            f'ours {t_ours * 1e3:8.2f} ms | pure-PyTorch {t_base * 1e3:8.2f} ms | ratio {t_base / t_ours:6.1f}x')
