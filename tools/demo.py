@@ -83,6 +83,7 @@ def main(argv=None):
     parser.add_argument('--pretrain-iters', type=int, default=200)
     parser.add_argument('--pretrain-crop-size', type=int, default=64)
     parser.add_argument('--pictures', type=int, default=8, help='test images to draw detections on')
+    parser.add_argument('--score-thr', type=float, default=0.3, help='score threshold of the pictures')
     parser.add_argument('--fresh', action='store_true', help='delete the data and work dir first')
     args = parser.parse_args(argv)
     data_root, work_dir = osp.join(REPO, args.data_root), osp.join(REPO, args.work_dir)
@@ -140,7 +141,7 @@ def main(argv=None):
         ids = [line.strip() for line in f if line.strip()][:args.pictures]
     images = [osp.join(data_root, 'VOCdevkit', 'VOC2007', 'JPEGImages', f'{i}.jpg') for i in ids]
     pictures = osp.join(work_dir, 'pictures')
-    detect(CONFIG, final, images, pictures, score_thr=0.5)
+    detect(CONFIG, final, images, pictures, score_thr=args.score_thr)
     curve = plot(work_dir, osp.join(work_dir, 'loss_curve.png'))
     times['pictures'] = time.time() - t
     total = time.time() - start

@@ -71,7 +71,7 @@ def plot(work_dir: str, out: str) -> str:
     ax.set_xlabel('iteration')
     ax.set_ylabel('loss')
     ax.set_yscale('log')
-    ax.legend(loc='upper right')
+    ax.legend(loc='lower left', fontsize=8)
     ax.set_title(f'Training losses: {osp.basename(osp.normpath(work_dir))}', pad=18)
     fig.tight_layout()
     fig.savefig(out, dpi=100)

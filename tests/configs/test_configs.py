@@ -123,3 +123,23 @@ def test_downstream_inheritance(tmp_path):
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
     assert type(model.backbone).__name__ == 'ZFNet'
+
+
+def test_joint_training_two_processes_gloo(data_root, tmp_path):
+    """--launcher pytorch on 2 CPU processes (gloo) writes the same kind of checkpoint as one."""
+    cfg = tiny_config('configs/faster_rcnn_zf_joint_voc.py', data_root, tmp_path, joint_iters=2)
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    config = str(tmp_path / 'tiny_zf_joint.py')
+    cfg.dump(config)
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    single = subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', str(tmp_path / 'one')],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert single.returncode == 0, single.stderr[-3000:]
+    dist = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+                           '--master_port=29533', 'tools/train.py', config, '--work-dir', str(tmp_path / 'two'),
+                           '--launcher', 'pytorch'], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert dist.returncode == 0, dist.stderr[-3000:]
+    one = torch.load(tmp_path / 'one' / 'iter_2.pth', weights_only=True)
+    two = torch.load(tmp_path / 'two' / 'iter_2.pth', weights_only=True)
+    assert one['state_dict'].keys() == two['state_dict'].keys()
+    assert one.keys() == two.keys() and two['meta']['iter'] == 2

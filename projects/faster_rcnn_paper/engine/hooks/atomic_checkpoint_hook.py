@@ -10,6 +10,7 @@ file, and at most one checkpoint interval is lost.
 """
 import os
 import os.path as osp
+from collections import deque
 
 from mmdet.registry import HOOKS
 from mmengine.dist import barrier, is_main_process
@@ -43,14 +44,26 @@ class AtomicCheckpointHook(CheckpointHook):
     """``CheckpointHook`` (same arguments) with atomic writes on a local file system; other
     storage backends fall back to MMEngine's behaviour."""
 
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if self.max_keep_ckpts > 0 and isinstance(self.file_backend, LocalBackend):
+            # MMEngine's deque has maxlen=max_keep_ckpts, which would forget the oldest id on
+            # append, before the new checkpoint exists; we trim it ourselves after the save.
+            self.keep_ckpt_ids = deque(self.keep_ckpt_ids)
+
     def _save_checkpoint_with_step(self, runner, step, meta):
         if not isinstance(self.file_backend, LocalBackend):
             return super()._save_checkpoint_with_step(runner, step, meta)
         ckpt_filename = self.filename_tmpl.format(step)
         self.last_ckpt = osp.join(self.out_dir, ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
-            self.keep_ckpt_ids.append(step)
+        if self.max_keep_ckpts > 0:
+            if not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+                self.keep_ckpt_ids.append(step)
+            # saved inside the checkpoint: the ids kept once this save completes, so that a run
+            # resumed from it goes on removing the right files
+            kept = list(self.keep_ckpt_ids)[-self.max_keep_ckpts:]
+            runner.message_hub.update_info('keep_ckpt_ids', kept)
         save_checkpoint_atomically(
             runner, self.out_dir, ckpt_filename, file_client_args=self.file_client_args,
             save_optimizer=self.save_optimizer, save_param_scheduler=self.save_param_scheduler,
@@ -60,5 +73,3 @@ class AtomicCheckpointHook(CheckpointHook):
             old = osp.join(self.out_dir, self.filename_tmpl.format(self.keep_ckpt_ids.popleft()))
             if is_main_process() and osp.isfile(old):
                 os.remove(old)
-        if self.max_keep_ckpts > 0:
-            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))

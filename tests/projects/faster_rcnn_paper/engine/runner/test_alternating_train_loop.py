@@ -69,7 +69,7 @@ def uninterrupted(data_root, tmp_path_factory):
 def test_four_stages_in_order(uninterrupted):
     work, log = uninterrupted
     assert [name for _, name, _ in stage_log(log)] == STAGES
-    assert 'Iter(train) [12/12]' in log
+    assert 'Iter(train) [step4_fast_rcnn] [12/12]' in log
     assert log.count('pascal_voc/mAP') == 2  # the two detector steps are evaluated
 
 
