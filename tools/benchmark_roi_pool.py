@@ -8,10 +8,8 @@ the ratio (baseline time / ours). Outputs are checked equal before timing.
 
     python tools/benchmark_roi_pool.py [--repeats 20] [--threads N] [--device cpu|cuda]
 """
-import argparse
-
 import torch
-from op_benchmarking import MAP_H, MAP_W, NUM_ROIS, STRIDE, WORKLOADS, paper_rois, ratio_line, timed
+from op_benchmarking import STRIDE, paper_workloads, parse_benchmark_args, ratio_line, timed
 
 from faster_rcnn_ops import roi_pool
 
@@ -52,42 +50,30 @@ def torch_roi_pool(features, rois, spatial_scale, pooled):
     return out
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--repeats', type=int, default=20)
-    parser.add_argument('--threads', type=int, default=None, help='torch threads (default: all)')
-    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(f'device={args.device} threads={torch.get_num_threads()} repeats={args.repeats} '
-          f'map={MAP_H}x{MAP_W} (600x1000 input)')
-    g = torch.Generator().manual_seed(0)
-    for name, channels, pooled in WORKLOADS:
-        features = torch.randn(1, channels, MAP_H, MAP_W, generator=g).to(args.device)
-        for n_rois in NUM_ROIS:
-            rois = paper_rois(n_rois, args.device, g)
-            ours = roi_pool(features, rois, pooled, 1 / STRIDE)
-            base = torch_roi_pool(features, rois, 1 / STRIDE, pooled)
-            if not torch.equal(ours, base):
-                raise SystemExit(f'{name}: outputs differ (max abs diff {(ours - base).abs().max()})')
-            for mode in ('forward', 'forward+backward'):
-                leaf = features.clone().requires_grad_(mode != 'forward')
+def main(argv=None):
+    args = parse_benchmark_args(__doc__, argv)
+    for name, channels, pooled, n_rois, features, rois in paper_workloads(args):
+        ours = roi_pool(features, rois, pooled, 1 / STRIDE)
+        base = torch_roi_pool(features, rois, 1 / STRIDE, pooled)
+        if not torch.equal(ours, base):
+            raise SystemExit(f'{name}: outputs differ (max abs diff {(ours - base).abs().max()})')
+        for mode in ('forward', 'forward+backward'):
+            leaf = features.clone().requires_grad_(mode != 'forward')
 
-                def run(fn):
-                    def step():
-                        out = fn(leaf, rois, 1 / STRIDE, pooled) if fn is torch_roi_pool else \
-                            fn(leaf, rois, pooled, 1 / STRIDE)
-                        if leaf.requires_grad:
-                            out.backward(torch.ones_like(out))
-                            leaf.grad = None
-                    return step
+            def run(fn):
+                def step():
+                    out = fn(leaf, rois, 1 / STRIDE, pooled) if fn is torch_roi_pool else \
+                        fn(leaf, rois, pooled, 1 / STRIDE)
+                    if leaf.requires_grad:
+                        out.backward(torch.ones_like(out))
+                        leaf.grad = None
+                return step
 
-                with torch.set_grad_enabled(mode != 'forward'):
-                    t_ours = timed(run(roi_pool), args.repeats, args.device)
-                    # the baseline is ~100x slower: fewer runs of it
-                    t_base = timed(run(torch_roi_pool), max(1, args.repeats // 10), args.device, warmup=1)
-                print(ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base))
+            with torch.set_grad_enabled(mode != 'forward'):
+                t_ours = timed(run(roi_pool), args.repeats, args.device)
+                # the baseline is ~100x slower: fewer runs of it
+                t_base = timed(run(torch_roi_pool), max(1, args.repeats // 10), args.device, warmup=1)
+            print(ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base))
 
 
 if __name__ == '__main__':

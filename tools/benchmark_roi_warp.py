@@ -12,11 +12,9 @@ timing, outputs are checked to agree (float32), and both gradients too (float64,
 
     python tools/benchmark_roi_warp.py [--repeats 20] [--threads N] [--device cpu|cuda]
 """
-import argparse
-
 import torch
 import torch.nn.functional as F
-from op_benchmarking import MAP_H, MAP_W, NUM_ROIS, STRIDE, WORKLOADS, paper_rois, ratio_line, timed
+from op_benchmarking import STRIDE, paper_workloads, parse_benchmark_args, ratio_line, timed
 
 from faster_rcnn_ops import roi_warp
 SAMPLING_RATIO = 2
@@ -79,41 +77,30 @@ def check_agreement(name, features, rois, pooled):
                              f'(max abs diff {(a - b).abs().max():.3g})')
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--repeats', type=int, default=20)
-    parser.add_argument('--threads', type=int, default=None, help='torch threads (default: all)')
-    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(f'device={args.device} threads={torch.get_num_threads()} repeats={args.repeats} '
-          f'map={MAP_H}x{MAP_W} (600x1000 input) sampling_ratio={SAMPLING_RATIO}')
-    g = torch.Generator().manual_seed(0)
-    for name, channels, pooled in WORKLOADS:
-        features = torch.randn(1, channels, MAP_H, MAP_W, generator=g).to(args.device)
-        for n_rois in NUM_ROIS:
-            rois = paper_rois(n_rois, args.device, g)
-            check_agreement(name, features, rois, pooled)
-            for mode in ('forward', 'forward+backward'):
-                train = mode != 'forward'
-                leaf = features.clone().requires_grad_(train)
-                boxes = rois.clone().requires_grad_(train)
+def main(argv=None):
+    args = parse_benchmark_args(__doc__, argv)
+    for name, channels, pooled, n_rois, features, rois in paper_workloads(
+            args, f' sampling_ratio={SAMPLING_RATIO}'):
+        check_agreement(name, features, rois, pooled)
+        for mode in ('forward', 'forward+backward'):
+            train = mode != 'forward'
+            leaf = features.clone().requires_grad_(train)
+            boxes = rois.clone().requires_grad_(train)
 
-                def run(fn):
-                    def step():
-                        out = fn(leaf, boxes)
-                        if train:
-                            out.backward(torch.ones_like(out))
-                            leaf.grad = boxes.grad = None
-                    return step
+            def run(fn):
+                def step():
+                    out = fn(leaf, boxes)
+                    if train:
+                        out.backward(torch.ones_like(out))
+                        leaf.grad = boxes.grad = None
+                return step
 
-                ours = run(lambda f, r: roi_warp(f, r, pooled, 1 / STRIDE, SAMPLING_RATIO))
-                base = run(lambda f, r: torch_roi_warp(f, r, 1 / STRIDE, pooled, SAMPLING_RATIO))
-                with torch.set_grad_enabled(train):
-                    t_ours = timed(ours, args.repeats, args.device)
-                    t_base = timed(base, max(3, args.repeats // 5), args.device)
-                print(ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base))
+            ours = run(lambda f, r: roi_warp(f, r, pooled, 1 / STRIDE, SAMPLING_RATIO))
+            base = run(lambda f, r: torch_roi_warp(f, r, 1 / STRIDE, pooled, SAMPLING_RATIO))
+            with torch.set_grad_enabled(train):
+                t_ours = timed(ours, args.repeats, args.device)
+                t_base = timed(base, max(3, args.repeats // 5), args.device)
+            print(ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base))
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
-"""What tools/benchmark_roi_pool.py and tools/benchmark_roi_warp.py share: the paper's workloads,
-proposal-like RoIs and a timer."""
+"""What tools/benchmark_roi_pool.py and tools/benchmark_roi_warp.py share: the command line, the
+paper's workloads with proposal-like RoIs, and a timer."""
+import argparse
 import statistics
 import time
 
@@ -39,3 +40,27 @@ def timed(fn, repeats, device, warmup=2):
 def ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base):
     return (f'{name:7s} {channels}x{MAP_H}x{MAP_W} -> {pooled}x{pooled}, {n_rois:3d} RoIs, {mode:16s}: '
             f'ours {t_ours * 1e3:8.2f} ms | pure-PyTorch {t_base * 1e3:8.2f} ms | ratio {t_base / t_ours:6.1f}x')
+
+
+def parse_benchmark_args(doc, argv=None):
+    """``--repeats``, ``--threads`` and ``--device``; applies ``--threads``."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--repeats', type=int, default=20)
+    parser.add_argument('--threads', type=int, default=None, help='torch threads (default: all)')
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return args
+
+
+def paper_workloads(args, extra=''):
+    """Prints the run's settings, then yields ``(name, channels, pooled, n_rois, features, rois)``
+    for every workload (seeded)."""
+    print(f'device={args.device} threads={torch.get_num_threads()} repeats={args.repeats} '
+          f'map={MAP_H}x{MAP_W} (600x1000 input){extra}')
+    g = torch.Generator().manual_seed(0)
+    for name, channels, pooled in WORKLOADS:
+        features = torch.randn(1, channels, MAP_H, MAP_W, generator=g).to(args.device)
+        for n_rois in NUM_ROIS:
+            yield name, channels, pooled, n_rois, features, paper_rois(n_rois, args.device, g)

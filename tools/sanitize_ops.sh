@@ -4,15 +4,21 @@
 #
 #   tools/sanitize_ops.sh [N_EXAMPLES]        (default 300 random cases per op)
 #
-# Builds faster_rcnn_ops' C++ sources with -fsanitize=address into a temporary folder (the normal
-# in-place build is left alone), preloads libasan into Python and drives the kernels with
+# Builds faster_rcnn_ops' C++ sources with -fsanitize=address into $ASAN_BUILD_DIR (default
+# /tmp/faster_rcnn_ops_asan; the normal in-place build is left alone), preloads libasan into
+# Python and drives the kernels with
 # tests/custom_ops/fuzz_under_sanitizer.py. Any memory error aborts with an ASan report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 N=${1:-300}
-BUILD=$(mktemp -d /tmp/faster_rcnn_ops_asan.XXXXXX)
-trap 'rm -rf "$BUILD"' EXIT
+BUILD=${ASAN_BUILD_DIR:-/tmp/faster_rcnn_ops_asan}  # kept: a second run only rebuilds what changed
+mkdir -p "$BUILD"
+# load() also loads the library it built, so the build step runs with the ASan runtime preloaded
+# too. libstdc++ is preloaded after it: Python itself does not link it, and without it ASan cannot
+# intercept C++ exceptions (the ops' input checks throw them).
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
 "$PY" - "$BUILD" <<'PYEOF'
 import glob, os, sys
 from torch.utils.cpp_extension import load
@@ -24,5 +30,4 @@ load(name='faster_rcnn_ops_asan', sources=sources, extra_include_paths=[os.path.
      is_python_module=False, verbose=False)
 PYEOF
 LIB="$BUILD/faster_rcnn_ops_asan.so"
-ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 LD_PRELOAD="$(gcc -print-file-name=libasan.so)" \
-    "$PY" tests/custom_ops/fuzz_under_sanitizer.py "$LIB" "$N"
+"$PY" tests/custom_ops/fuzz_under_sanitizer.py "$LIB" "$N"

@@ -6,7 +6,7 @@ import sys
 import cv2
 import numpy as np
 
-from tests.tiny import REPO, make_tiny_voc, tiny_config
+from tests.tiny import REPO, TINY_SCALE, make_tiny_voc, tiny_config
 
 
 def run_check(tmp_path, data_root):
@@ -63,3 +63,61 @@ def test_too_small_after_resize_is_an_error(tmp_path):
     proc = run_check(tmp_path, root)
     assert proc.returncode == 1
     assert 'after Resize' in proc.stdout and 'aspect ratio 500.0' in proc.stdout
+
+
+def write_voc_xml(path, width, height, boxes, name='square'):
+    objects = ''.join(
+        f'<object><name>{name}</name><difficult>0</difficult><bndbox><xmin>{b[0]}</xmin><ymin>{b[1]}</ymin>'
+        f'<xmax>{b[2]}</xmax><ymax>{b[3]}</ymax></bndbox></object>' for b in boxes)
+    with open(path, 'w') as f:
+        f.write(f'<annotation><size><width>{width}</width><height>{height}</height><depth>3</depth></size>'
+                f'{objects}</annotation>')
+
+
+def test_unusual_but_valid_images_pass_the_check_and_train(tmp_path):
+    """RGBA PNG content behind a .jpg name, a 12 x 10 image, a 3000 x 2400 image and a 1-px-wide box
+    (xmin == xmax: VOC boxes are inclusive, so it is not empty) are accepted by the checker, come out
+    of the training pipeline as 3-channel images at the config's scale, and give finite losses."""
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmdet.registry import DATASETS, MODELS
+    from mmdet.structures import DetDataSample  # noqa: F401  (registers the data structures)
+
+    root = make_tiny_voc(tmp_path / 'voc', num_trainval=4, num_test=1)
+    voc = os.path.join(root, 'VOC2007')
+    img_path = lambda i: os.path.join(voc, 'JPEGImages', f'00000{i}.jpg')  # noqa: E731
+    xml_path = lambda i: os.path.join(voc, 'Annotations', f'00000{i}.xml')  # noqa: E731
+    img = cv2.imread(img_path(1))
+    h, w = img.shape[:2]
+    rgba = cv2.cvtColor(img, cv2.COLOR_BGR2BGRA)
+    rgba[..., 3] = 128
+    with open(img_path(1), 'wb') as f:  # PNG bytes (with alpha) in a file named .jpg
+        f.write(cv2.imencode('.png', rgba)[1].tobytes())
+    cv2.imwrite(img_path(2), cv2.resize(cv2.imread(img_path(2)), (12, 10)))
+    write_voc_xml(xml_path(2), 12, 10, [(2, 2, 11, 9)])
+    cv2.imwrite(img_path(3), cv2.resize(cv2.imread(img_path(3)), (3000, 2400)))
+    write_voc_xml(xml_path(3), 3000, 2400, [(100, 200, 1500, 1800), (2000, 100, 2900, 700)])
+    write_voc_xml(xml_path(4), *cv2.imread(img_path(4)).shape[1::-1], [(20, 20, 20, 60)])
+
+    proc = run_check(tmp_path, root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'checked 4 images: 0 error(s), 0 warning(s)' in proc.stdout
+
+    cfg = tiny_config('configs/faster_rcnn_zf_joint_voc.py', root, tmp_path / 'work')
+    init_default_scope('mmdet')
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    samples = [dataset[i] for i in range(len(dataset))]
+    long_side, short_side = max(TINY_SCALE), min(TINY_SCALE)
+    for sample in samples:
+        c, sh, sw = sample['inputs'].shape
+        assert c == 3
+        assert min(sh, sw) == short_side or max(sh, sw) == long_side
+        boxes = sample['data_samples'].gt_instances.bboxes.tensor
+        assert len(boxes) and torch.isfinite(boxes).all()
+        assert (boxes[:, 2] >= boxes[:, 0]).all() and (boxes[:, 3] >= boxes[:, 1]).all()
+    model = MODELS.build(cfg.model)
+    model.train()
+    data = model.data_preprocessor(dict(inputs=[s['inputs'] for s in samples],
+                                        data_samples=[s['data_samples'] for s in samples]), True)
+    loss, log_vars = model.parse_losses(model(**data, mode='loss'))
+    assert torch.isfinite(loss), log_vars

@@ -20,3 +20,16 @@ def test_baselines_match_the_ops():
     assert torch.equal(torch_roi_pool(features, rois, 1 / 16, 7), roi_pool(features, rois, 7, 1 / 16))
     torch.testing.assert_close(torch_roi_warp(features, rois, 1 / 16, 6, 2),
                                roi_warp(features, rois, 6, 1 / 16, 2), rtol=1e-4, atol=1e-4)  # float32 rounding
+
+
+def test_benchmarks_print_a_ratio_line_per_workload_and_pass(monkeypatch, capsys):
+    import benchmark_roi_pool
+    import benchmark_roi_warp
+    import op_benchmarking
+    monkeypatch.setattr(op_benchmarking, 'WORKLOADS', [('tiny', 4, 3)])
+    monkeypatch.setattr(op_benchmarking, 'NUM_ROIS', (5, ))
+    for tool in (benchmark_roi_pool, benchmark_roi_warp):
+        tool.main(['--repeats', '1', '--threads', str(torch.get_num_threads())])
+        lines = [line for line in capsys.readouterr().out.splitlines() if '| ratio' in line]
+        assert len(lines) == 2 and 'forward+backward' in lines[1], lines
+        assert all(line.startswith('tiny    4x38x63 -> 3x3,   5 RoIs') for line in lines), lines

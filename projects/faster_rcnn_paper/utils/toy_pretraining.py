@@ -145,4 +145,185 @@ def pretrain_on_toy_crops(backbone: nn.Module, in_channels: int, roi_size: int, 
     return summary
 
 
-__all__: List[str] = ['CropClassifier', 'toy_crops', 'pretrain_on_toy_crops']
+class RoIClassifier(nn.Module):
+    """Backbone → RoI max pooling of boxes to ``roi_size`` → fc6 → fc7 → logits (classes +
+    background): the detector's own path from image to fc7 (its RoI pooling op, its dropout)."""
+
+    def __init__(self, backbone: nn.Module, in_channels: int, roi_size: int, fc_channels: int,
+                 num_classes: int, dropout: float = 0.5, caffe_dropout: bool = False,
+                 stride: int = 16) -> None:
+        super().__init__()
+        from faster_rcnn_ops import RoIPool  # the detector's RoI pooling (Caffe semantics)
+
+        from ..models.layers.caffe_dropout import CaffeDropout
+        self.backbone = backbone
+        self.roi_pool = RoIPool(roi_size, 1.0 / stride)
+        self.fc6 = nn.Linear(in_channels * roi_size * roi_size, fc_channels)
+        self.fc7 = nn.Linear(fc_channels, fc_channels)
+        self.fc8 = nn.Linear(fc_channels, num_classes)
+        self.drop6 = CaffeDropout(dropout, scale_train=False) if caffe_dropout else nn.Dropout(dropout)
+        self.drop7 = CaffeDropout(dropout, scale_train=False) if caffe_dropout else nn.Dropout(dropout)
+        for fc in (self.fc6, self.fc7):
+            nn.init.xavier_uniform_(fc.weight)
+            nn.init.zeros_(fc.bias)
+        nn.init.normal_(self.fc8.weight, std=0.01)
+        nn.init.zeros_(self.fc8.bias)
+
+    def forward(self, images: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
+        """``rois``: (K, 5) rows (image index, x1, y1, x2, y2) in input pixels."""
+        x = self.roi_pool(self.backbone(images)[0], rois).flatten(1)
+        x = self.drop6(F.relu(self.fc6(x)))
+        x = self.drop7(F.relu(self.fc7(x)))
+        return self.fc8(x)
+
+
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one box with (N, 4) boxes (0-based inclusive corners, +1 areas)."""
+    if len(boxes) == 0:
+        return np.zeros(0)
+    iw = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]) + 1
+    ih = np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]) + 1
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    area = lambda b: (b[..., 2] - b[..., 0] + 1) * (b[..., 3] - b[..., 1] + 1)  # noqa: E731
+    return inter / (area(box) + area(boxes) - inter)
+
+
+def toy_scene_images(seed: int, num_images: int, scale: Tuple[int, int]) -> List[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Toy images resized as the detector resizes them (``scale`` = (long, short) sides, keeping the
+    aspect ratio), with their non-difficult objects: a list of (image H×W×3 uint8 BGR, boxes (N, 4)
+    float32 in the resized image, labels (N,))."""
+    out = []
+    for index in range(1, num_images + 1):
+        toy = render_toy_image(toy_rng(seed, index))
+        height, width = toy.image.shape[:2]
+        factor = min(max(scale) / max(height, width), min(scale) / min(height, width))
+        image = cv2.resize(toy.image, (int(width * factor + 0.5), int(height * factor + 0.5)),
+                           interpolation=cv2.INTER_LINEAR)
+        objects = [o for o in toy.objects if not o.difficult]
+        boxes = np.array([o.bbox for o in objects], dtype=np.float32).reshape(-1, 4) * factor
+        labels = np.array([TOY_CLASSES.index(o.name) for o in objects], dtype=np.int64)
+        out.append((image, boxes, labels))
+    return out
+
+
+def _sample_rois(rng: np.random.Generator, boxes: np.ndarray, labels: np.ndarray, height: int,
+                 width: int, jitters: int, num_background: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Every object's box and ``jitters`` shifted / rescaled copies of it (IoU >= 0.7, the object's
+    label), plus up to ``num_background`` random boxes of object-like sizes overlapping every
+    object by IoU < 0.3 (background)."""
+    rois, roi_labels = [], []
+    for box, label in zip(boxes, labels):
+        rois.append(box)
+        roi_labels.append(label)
+        w, h = box[2] - box[0] + 1, box[3] - box[1] + 1
+        for _ in range(jitters):
+            for _try in range(10):
+                cx = (box[0] + box[2]) / 2 + rng.uniform(-0.15, 0.15) * w
+                cy = (box[1] + box[3]) / 2 + rng.uniform(-0.15, 0.15) * h
+                nw, nh = w * np.exp(rng.uniform(-0.2, 0.2)), h * np.exp(rng.uniform(-0.2, 0.2))
+                cand = np.array([max(cx - nw / 2, 0), max(cy - nh / 2, 0), min(cx + nw / 2, width - 1),
+                                 min(cy + nh / 2, height - 1)], dtype=np.float32)
+                if _iou(cand, box[None])[0] >= 0.7:
+                    rois.append(cand)
+                    roi_labels.append(label)
+                    break
+    short = min(height, width)
+    found = 0
+    for _try in range(num_background * 5):
+        if found == num_background:
+            break
+        w, h = short * rng.uniform(0.15, 0.6), short * rng.uniform(0.15, 0.6)
+        x0, y0 = rng.uniform(0, max(width - w, 1)), rng.uniform(0, max(height - h, 1))
+        cand = np.array([x0, y0, min(x0 + w, width - 1), min(y0 + h, height - 1)], dtype=np.float32)
+        if len(boxes) == 0 or _iou(cand, boxes).max() < 0.3:
+            rois.append(cand)
+            roi_labels.append(len(TOY_CLASSES))
+            found += 1
+    return np.stack(rois), np.asarray(roi_labels, dtype=np.int64)
+
+
+def pretrain_on_toy_images(backbone: nn.Module, in_channels: int, roi_size: int, fc_channels: int,
+                           pixel_mean: Sequence[float], out_file: str, scale: Tuple[int, int],
+                           caffe_dropout: bool = False, iters: int = 200, images_per_iter: int = 2,
+                           lr: float = 3e-4, num_images: int = 300, jitters: int = 2,
+                           num_background: int = 12, seed: int = 7) -> dict:
+    """Trains ``backbone`` + fc6/fc7 as a classifier of object and background regions of toy images
+    shown at the detector's scale, through RoI pooling (:class:`RoIClassifier`), and saves them in
+    the ImageNet-weights layout (atomically). Returns a summary (held-out accuracy, time)."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    start = time.time()
+    scenes = toy_scene_images(seed, num_images, scale)
+    held_out = max(1, len(scenes) // 10)
+    train_scenes, test_scenes = scenes[held_out:], scenes[:held_out]
+    mean = torch.tensor(pixel_mean, dtype=torch.float32).view(3, 1, 1)
+
+    def batch(items, train):
+        tensors, all_rois, all_labels = [], [], []
+        for i, (image, boxes, labels) in enumerate(items):
+            height, width = image.shape[:2]
+            img = torch.from_numpy(image).permute(2, 0, 1).float() - mean
+            boxes = boxes.copy()
+            if train and rng.random() < 0.5:
+                img = img.flip(-1)
+                boxes[:, [0, 2]] = width - 1 - boxes[:, [2, 0]]
+            rois, roi_labels = _sample_rois(rng, boxes, labels, height, width,
+                                            jitters if train else 0, num_background)
+            tensors.append(img)
+            all_rois.append(np.hstack([np.full((len(rois), 1), i, np.float32), rois]))
+            all_labels.append(roi_labels)
+        h = max(t.shape[1] for t in tensors)
+        w = max(t.shape[2] for t in tensors)
+        images = torch.zeros(len(tensors), 3, h, w)  # padded with 0 after the mean, as the detector
+        for i, t in enumerate(tensors):
+            images[i, :, :t.shape[1], :t.shape[2]] = t
+        return (images, torch.from_numpy(np.concatenate(all_rois)),
+                torch.from_numpy(np.concatenate(all_labels)))
+
+    first_conv = next(m for m in backbone.modules() if isinstance(m, nn.Conv2d))
+    with torch.no_grad():  # see pretrain_on_toy_crops
+        spread = torch.cat([torch.from_numpy(s[0]).float().flatten() for s in train_scenes[:20]]).std()
+        first_conv.weight /= spread.clamp(min=1.0)
+    model = RoIClassifier(backbone, in_channels, roi_size, fc_channels, len(TOY_CLASSES) + 1,
+                          caffe_dropout=caffe_dropout)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, iters)
+    model.train()
+    for it in range(1, iters + 1):
+        picks = rng.choice(len(train_scenes), images_per_iter, replace=False)
+        images, rois, labels = batch([train_scenes[i] for i in picks], train=True)
+        loss = F.cross_entropy(model(images, rois), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        optimizer.step()
+        schedule.step()
+        if it % 25 == 0 or it == iters:
+            print_log(f'stand-in pre-training: iter {it}/{iters}, loss {loss.item():.3f} '
+                      f'({time.time() - start:.0f} s)', logger='current')
+    model.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for scene in test_scenes:
+            images, rois, labels = batch([scene], train=False)
+            correct += (model(images, rois).argmax(1) == labels).sum().item()
+            total += len(labels)
+    accuracy = correct / max(total, 1)
+    state = {f'backbone.{k}': v for k, v in model.backbone.state_dict().items()}
+    for name in ('fc6', 'fc7'):
+        for param, value in getattr(model, name).state_dict().items():
+            state[f'roi_head.bbox_head.{name}.{param}'] = value
+    summary = dict(source='toy image regions (stand-in for ImageNet)', format='toy-pretraining',
+                   input_adapted=False, images=len(scenes), iters=iters,
+                   held_out_accuracy=round(accuracy, 4), seconds=round(time.time() - start, 1))
+    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+    tmp = out_file + '.tmp'
+    torch.save({'state_dict': {k: v.contiguous() for k, v in state.items()}, 'meta': summary}, tmp)
+    os.replace(tmp, out_file)
+    print_log(f'stand-in pre-training: held-out region accuracy {accuracy:.3f} -> {out_file}',
+              logger='current', level=logging.INFO)
+    return summary
+
+
+__all__: List[str] = ['CropClassifier', 'toy_crops', 'pretrain_on_toy_crops', 'RoIClassifier',
+                      'toy_scene_images', 'pretrain_on_toy_images']

@@ -23,6 +23,7 @@
 
 #include "../roi_pool_checks.h"
 #include "../roi_pool_geometry.h"
+#include "simd.h"
 
 namespace faster_rcnn {
 namespace {
@@ -43,23 +44,6 @@ std::vector<int64_t> read_batch_indices(const T* rois, int64_t num_rois, int64_t
   }
   return batch;
 }
-
-// 16-byte SIMD vectors (SSE2 on x86-64, NEON on Arm) through GCC / Clang vector extensions, with
-// an integer vector of the same lane width for comparison masks and argmax indices.
-template <typename T>
-struct Simd;
-template <>
-struct Simd<float> {
-  typedef float Vec __attribute__((vector_size(16)));
-  typedef int32_t Index;
-  typedef Index Mask __attribute__((vector_size(16)));
-};
-template <>
-struct Simd<double> {
-  typedef double Vec __attribute__((vector_size(16)));
-  typedef int64_t Index;
-  typedef Index Mask __attribute__((vector_size(16)));
-};
 
 // Max and first argmax over one bin for the `Width` channels of a block ([H][W][Width] cells).
 // Strict '>' in row-major cell order: the first maximum wins ties and NaN never wins, as in Caffe.

@@ -31,6 +31,7 @@
 
 #include "../roi_warp_checks.h"
 #include "../roi_warp_geometry.h"
+#include "simd.h"
 
 namespace faster_rcnn {
 namespace {
@@ -38,23 +39,6 @@ namespace {
 constexpr int64_t kChannelBlock = 16;  // forward: channels per block of the layout
 constexpr int64_t kPassChannels = 8;   // forward: channels per pass over a bin's samples
 constexpr int64_t kChannelGroup = 8;   // backward: channels per task
-
-// 16-byte SIMD vectors (SSE2 on x86-64, NEON on Arm) through GCC / Clang vector extensions, with an
-// integer vector of the same lane width for comparison masks and argmax indices.
-template <typename T>
-struct Simd;
-template <>
-struct Simd<float> {
-  typedef float Vec __attribute__((vector_size(16)));
-  typedef int32_t Index;
-  typedef Index Mask __attribute__((vector_size(16)));
-};
-template <>
-struct Simd<double> {
-  typedef double Vec __attribute__((vector_size(16)));
-  typedef int64_t Index;
-  typedef Index Mask __attribute__((vector_size(16)));
-};
 
 // One axis of a sample in a zero-padded layout: map cell c is padded cell c + 1, and cells 0 and
 // size + 1 are zero. A sample with both neighbours outside the map uses the zero cell 0 twice.
