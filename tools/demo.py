@@ -5,7 +5,8 @@
 
 Steps (each skipped when its output already exists, so an interrupted demo continues):
 1. generate the toy VOC-format dataset (tools/make_toy_voc.py);
-2. stand-in ImageNet pre-training of ZF's convs and fc6/fc7 (tools/pretrain_toy_backbone.py);
+2. stand-in ImageNet pre-training of ZF's convs and fc6/fc7 (tools/pretrain_toy_backbone.py,
+   regions of toy images at the detector's scale; weights of the earlier crop stand-in are redone);
 3. ``tools/train.py configs/faster_rcnn_zf_alternating_toyvoc.py`` (resumed if interrupted);
 4. ``tools/test.py`` on the test split: VOC07 11-point mAP@0.5 per class and overall;
 5. detections drawn on test images (tools/infer.py) and the loss curve (tools/plot_losses.py).
@@ -74,6 +75,15 @@ def per_class_ap(config, results_file):
     return float(mean_ap), {name: float(r['ap']) for name, r in zip(classes, per_class)}
 
 
+def stand_in_kind(weights):
+    """'regions' for the demo's stand-in weights, 'crops' for the first stand-in, None if missing."""
+    if not osp.isfile(weights):
+        return None
+    import torch
+    meta = torch.load(weights, map_location='cpu', weights_only=True).get('meta', {})
+    return meta.get('stand_in', 'crops')
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--data-root', default='data/toy')
@@ -81,7 +91,6 @@ def main(argv=None):
     parser.add_argument('--num-trainval', type=int, default=200)
     parser.add_argument('--num-test', type=int, default=100)
     parser.add_argument('--pretrain-iters', type=int, default=200)
-    parser.add_argument('--pretrain-crop-size', type=int, default=64)
     parser.add_argument('--pictures', type=int, default=8, help='test images to draw detections on')
     parser.add_argument('--score-thr', type=float, default=0.3, help='score threshold of the pictures')
     parser.add_argument('--fresh', action='store_true', help='delete the data and work dir first')
@@ -103,14 +112,14 @@ def main(argv=None):
              str(args.num_trainval), '--num-test', str(args.num_test)])
     times['data'] = time.time() - t
 
-    banner('2/5  Stand-in ImageNet pre-training of ZF convs + fc6/fc7 (generated crops)')
+    banner('2/5  Stand-in ImageNet pre-training of ZF convs + fc6/fc7 (generated image regions)')
     t = time.time()
     weights = osp.join(data_root, 'stand_in_imagenet_zf.pth')
-    if osp.isfile(weights):
+    if stand_in_kind(weights) == 'regions':
         print(f'{weights}: already trained')
-    else:
-        run([sys.executable, 'tools/pretrain_toy_backbone.py', CONFIG, weights, '--iters',
-             str(args.pretrain_iters), '--crop-size', str(args.pretrain_crop_size)])
+    else:  # missing, or the first (crop) stand-in of an earlier demo: retrain
+        run([sys.executable, 'tools/pretrain_toy_backbone.py', CONFIG, weights, '--mode', 'regions',
+             '--iters', str(args.pretrain_iters)])
     times['pretrain'] = time.time() - t
 
     banner('3/5  Faster R-CNN, 4-step alternating training (tools/train.py)')

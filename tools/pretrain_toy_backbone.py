@@ -1,10 +1,13 @@
 """Stand-in ImageNet pre-training for the offline demo (see faster_rcnn_paper/utils/toy_pretraining.py).
 
-    python tools/pretrain_toy_backbone.py CONFIG OUT [--iters 300] [--batch-size 32] [--seed 7]
+    python tools/pretrain_toy_backbone.py CONFIG OUT [--mode regions|crops] [--iters 200] [--seed 7]
 
-Trains the backbone and fc6/fc7 of CONFIG's detector as a classifier of generated toy-VOC crops and
+Trains the backbone and fc6/fc7 of CONFIG's detector as a classifier of generated toy-VOC images and
 writes them in the layout of converted ImageNet weights, for ``model.init_cfg=dict(type='Pretrained',
-checkpoint=OUT)``.
+checkpoint=OUT)``. ``--mode regions`` (default) classifies object / background regions of whole
+images shown at CONFIG's training scale, through the detector's RoI pooling and dropout;
+``--mode crops`` classifies 64-px crops (the first stand-in, whose features transfer poorly to the
+detector's RoIs: see toy_pretraining.py).
 """
 import argparse
 
@@ -12,18 +15,30 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import faster_rcnn_paper  # noqa: F401  (registers the backbones)
-from faster_rcnn_paper.utils.toy_pretraining import pretrain_on_toy_crops
+from faster_rcnn_paper.utils.toy_pretraining import pretrain_on_toy_crops, pretrain_on_toy_images
 from mmdet.registry import MODELS
+
+
+def _train_scale(cfg):
+    """The (long, short) image scale of the config's training ``Resize``."""
+    for step in cfg.get('train_pipeline', []):
+        if step.get('type') == 'Resize':
+            return tuple(step['scale'])
+    return tuple(cfg.get('img_scale', (1000, 600)))
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='detector config whose backbone and fc6/fc7 to pre-train')
     parser.add_argument('out', help='output weights file (.pth)')
-    parser.add_argument('--iters', type=int, default=300)
-    parser.add_argument('--batch-size', type=int, default=32)
-    parser.add_argument('--crop-size', type=int, default=64)
-    parser.add_argument('--num-images', type=int, default=600, help='toy images to crop from')
+    parser.add_argument('--mode', choices=('regions', 'crops'), default='regions')
+    parser.add_argument('--iters', type=int, default=200)
+    parser.add_argument('--batch-size', type=int, default=None,
+                        help='crops per iteration (crops mode, default 32) or images per iteration '
+                             '(regions mode, default 2)')
+    parser.add_argument('--crop-size', type=int, default=64, help='crops mode only')
+    parser.add_argument('--num-images', type=int, default=None,
+                        help='toy images to train on (default: 300 in regions mode, 600 in crops mode)')
     parser.add_argument('--lr', type=float, default=3e-4, help='AdamW learning rate')
     parser.add_argument('--seed', type=int, default=7, help='differs from the demo data seed (0)')
     args = parser.parse_args(argv)
@@ -36,12 +51,20 @@ def main(argv=None) -> dict:
     backbone = MODELS.build(backbone_cfg)
     backbone.init_weights()
     head = cfg.model.roi_head.bbox_head
-    summary = pretrain_on_toy_crops(
-        backbone, in_channels=head.in_channels, roi_size=head.roi_feat_size,
-        fc_channels=head.fc_out_channels, pixel_mean=cfg.model.data_preprocessor.mean,
-        out_file=args.out, iters=args.iters, batch_size=args.batch_size, crop_size=args.crop_size,
-        lr=args.lr, num_images=args.num_images, seed=args.seed)
-    print(f"stand-in ImageNet weights: {args.out} ({summary['crops']} crops, held-out accuracy "
+    common = dict(in_channels=head.in_channels, roi_size=head.roi_feat_size,
+                  fc_channels=head.fc_out_channels, pixel_mean=cfg.model.data_preprocessor.mean,
+                  out_file=args.out, iters=args.iters, lr=args.lr, seed=args.seed)
+    if args.mode == 'regions':
+        summary = pretrain_on_toy_images(
+            backbone, scale=_train_scale(cfg), caffe_dropout=head.get('caffe_dropout', False),
+            images_per_iter=args.batch_size or 2, num_images=args.num_images or 300, **common)
+        what = f"{summary['images']} images"
+    else:
+        summary = pretrain_on_toy_crops(
+            backbone, batch_size=args.batch_size or 32, crop_size=args.crop_size,
+            num_images=args.num_images or 600, **common)
+        what = f"{summary['crops']} crops"
+    print(f"stand-in ImageNet weights: {args.out} ({what}, held-out accuracy "
           f"{summary['held_out_accuracy']:.3f}, {summary['seconds']:.0f} s)")
     return summary
 
