@@ -62,7 +62,7 @@ def main(argv=None) -> dict:
     else:
         summary = pretrain_on_toy_crops(
             backbone, batch_size=args.batch_size or 32, crop_size=args.crop_size,
-            num_images=args.num_images or 600, **common)
+            num_images=args.num_images or 600, caffe_dropout=head.get('caffe_dropout', False), **common)
         what = f"{summary['crops']} crops"
     print(f"stand-in ImageNet weights: {args.out} ({what}, held-out accuracy "
           f"{summary['held_out_accuracy']:.3f}, {summary['seconds']:.0f} s)")

@@ -47,14 +47,17 @@ class CropClassifier(nn.Module):
     """Backbone → max-pool to ``roi_size`` → fc6 → fc7 → logits (classes + background)."""
 
     def __init__(self, backbone: nn.Module, in_channels: int, roi_size: int, fc_channels: int,
-                 num_classes: int, dropout: float = 0.5) -> None:
+                 num_classes: int, dropout: float = 0.5, caffe_dropout: bool = False) -> None:
         super().__init__()
+        from ..models.layers.caffe_dropout import CaffeDropout
         self.backbone = backbone
         self.roi_size = roi_size
         self.fc6 = nn.Linear(in_channels * roi_size * roi_size, fc_channels)
         self.fc7 = nn.Linear(fc_channels, fc_channels)
         self.fc8 = nn.Linear(fc_channels, num_classes)
-        self.dropout = nn.Dropout(dropout)
+        # The head's dropout (ZF: Caffe's scale_train=false, which halves fc6/fc7 activations at
+        # test time), so that fc7 and the classifier see inputs on the scale they will in the detector.
+        self.dropout = CaffeDropout(dropout, scale_train=False) if caffe_dropout else nn.Dropout(dropout)
         for fc in (self.fc6, self.fc7):
             nn.init.xavier_uniform_(fc.weight)
             nn.init.zeros_(fc.bias)
@@ -102,7 +105,7 @@ def toy_crops(seed: int, num_images: int, crop_size: int) -> Tuple[np.ndarray, n
 def pretrain_on_toy_crops(backbone: nn.Module, in_channels: int, roi_size: int, fc_channels: int,
                           pixel_mean: Sequence[float], out_file: str, iters: int = 300,
                           batch_size: int = 32, crop_size: int = 64, lr: float = 3e-4,
-                          num_images: int = 600, seed: int = 7) -> dict:
+                          num_images: int = 600, seed: int = 7, caffe_dropout: bool = False) -> dict:
     """Trains ``backbone`` + fc6/fc7 as a crop classifier and saves them in the ImageNet-weights
     layout (atomically). Returns a summary (accuracy on held-out crops, time)."""
     torch.manual_seed(seed)
@@ -119,7 +122,8 @@ def pretrain_on_toy_crops(backbone: nn.Module, in_channels: int, roi_size: int, 
     first_conv = next(m for m in backbone.modules() if isinstance(m, nn.Conv2d))
     with torch.no_grad():
         first_conv.weight /= train_x.std().clamp(min=1.0)
-    model = CropClassifier(backbone, in_channels, roi_size, fc_channels, len(TOY_CLASSES) + 1)
+    model = CropClassifier(backbone, in_channels, roi_size, fc_channels, len(TOY_CLASSES) + 1,
+                           caffe_dropout=caffe_dropout)
     # Adam: the stand-in only has to give the detector useful features quickly (ImageNet models
     # were trained with SGD over days); the detector itself trains with the paper's SGD.
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4, fused=True)
