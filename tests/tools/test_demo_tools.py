@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 
 import faster_rcnn_paper  # noqa: F401
 from faster_rcnn_paper.datasets.toy_voc import TOY_CLASSES
-from faster_rcnn_paper.utils.toy_pretraining import pretrain_on_toy_crops, toy_crops
+from faster_rcnn_paper.utils.toy_pretraining import pretrain_on_toy_crops, pretrain_on_toy_images, toy_crops
 from mmdet.registry import MODELS
 from tests.tiny import REPO, make_tiny_voc, tiny_config
 
@@ -42,6 +42,26 @@ def test_stand_in_weights_load_through_init_cfg(tmp_path):
     detector.init_weights()
     assert torch.equal(detector.backbone.conv5.weight, saved['backbone.conv5.weight'])
     assert torch.equal(detector.roi_head.bbox_head.fc7.bias, saved['roi_head.bbox_head.fc7.bias'])
+
+
+def test_region_stand_in_trains_through_roi_pooling_and_loads(tmp_path):
+    """The demo's default stand-in: regions of whole images at the detector's scale, pooled by the
+    detector's RoI pooling; saved in the converted-ImageNet layout."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs/faster_rcnn_zf_joint_voc.py'))
+    init_default_scope('mmdet')
+    backbone = MODELS.build(cfg.model.backbone)
+    backbone.init_weights()
+    before = backbone.conv5.weight.detach().clone()
+    out = str(tmp_path / 'stand_in_regions.pth')
+    summary = pretrain_on_toy_images(backbone, in_channels=256, roi_size=6, fc_channels=64,
+                                     pixel_mean=cfg.model.data_preprocessor.mean, out_file=out,
+                                     scale=(160, 96), caffe_dropout=True, iters=2, num_images=4,
+                                     jitters=1, num_background=2)
+    assert summary['stand_in'] == 'regions' and 0 <= summary['held_out_accuracy'] <= 1
+    saved = torch.load(out, weights_only=True)['state_dict']
+    assert not torch.equal(saved['backbone.conv5.weight'], before)  # it trained
+    assert saved['roi_head.bbox_head.fc6.weight'].shape == (64, 256 * 36)
+    assert not osp.exists(out + '.tmp')
 
 
 def test_infer_writes_pictures_and_json(tmp_path):

@@ -147,20 +147,26 @@ def pretrain_on_toy_crops(backbone: nn.Module, in_channels: int, roi_size: int, 
     model.eval()
     with torch.no_grad():
         accuracy = (model(inputs[:held_out]).argmax(1) == targets[:held_out]).float().mean().item()
+    summary = dict(source='toy crops (stand-in for ImageNet)', format='toy-pretraining',
+                   input_adapted=False, crops=len(labels), iters=iters,
+                   held_out_accuracy=round(accuracy, 4), seconds=round(time.time() - start, 1))
+    _save_in_imagenet_layout(model, summary, out_file, 'crop')
+    return summary
+
+
+def _save_in_imagenet_layout(model: nn.Module, summary: dict, out_file: str, what: str) -> None:
+    """Writes ``model``'s backbone and fc6/fc7 under the detector's key paths (the layout of
+    tools/convert_imagenet_weights.py), atomically, with ``summary`` as meta."""
     state = {f'backbone.{k}': v for k, v in model.backbone.state_dict().items()}
     for name in ('fc6', 'fc7'):
         for param, value in getattr(model, name).state_dict().items():
             state[f'roi_head.bbox_head.{name}.{param}'] = value
-    summary = dict(source='toy crops (stand-in for ImageNet)', format='toy-pretraining',
-                   input_adapted=False, crops=len(labels), iters=iters,
-                   held_out_accuracy=round(accuracy, 4), seconds=round(time.time() - start, 1))
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     tmp = out_file + '.tmp'
     torch.save({'state_dict': {k: v.contiguous() for k, v in state.items()}, 'meta': summary}, tmp)
     os.replace(tmp, out_file)
-    print_log(f'stand-in pre-training: held-out crop accuracy {accuracy:.3f} -> {out_file}',
-              logger='current', level=logging.INFO)
-    return summary
+    print_log(f"stand-in pre-training: held-out {what} accuracy {summary['held_out_accuracy']:.3f} "
+              f'-> {out_file}', logger='current', level=logging.INFO)
 
 
 class RoIClassifier(nn.Module):
@@ -331,20 +337,10 @@ def pretrain_on_toy_images(backbone: nn.Module, in_channels: int, roi_size: int,
             correct += (model(images, rois).argmax(1) == labels).sum().item()
             total += len(labels)
     accuracy = correct / max(total, 1)
-    state = {f'backbone.{k}': v for k, v in model.backbone.state_dict().items()}
-    for name in ('fc6', 'fc7'):
-        for param, value in getattr(model, name).state_dict().items():
-            state[f'roi_head.bbox_head.{name}.{param}'] = value
     summary = dict(source='toy image regions (stand-in for ImageNet)', format='toy-pretraining',
-                   stand_in='regions',
-                   input_adapted=False, images=len(scenes), iters=iters,
+                   stand_in='regions', input_adapted=False, images=len(scenes), iters=iters,
                    held_out_accuracy=round(accuracy, 4), seconds=round(time.time() - start, 1))
-    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    tmp = out_file + '.tmp'
-    torch.save({'state_dict': {k: v.contiguous() for k, v in state.items()}, 'meta': summary}, tmp)
-    os.replace(tmp, out_file)
-    print_log(f'stand-in pre-training: held-out region accuracy {accuracy:.3f} -> {out_file}',
-              logger='current', level=logging.INFO)
+    _save_in_imagenet_layout(model, summary, out_file, 'region')
     return summary
 
 
