@@ -104,3 +104,12 @@ def test_plot_losses(tmp_path):
     assert list(read_scalars(str(tmp_path))) == list(range(1, 11))
     out = plot(str(tmp_path), str(tmp_path / 'curve.png'))
     assert osp.getsize(out) > 1000
+
+
+def test_demo_summary_checks_its_targets():
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    from demo import target_report
+    assert target_report(0.392, 15.0, 0.85, 15) == ['target mAP >= 0.85: NOT met (0.392)',
+                                                    'target time <= 15 min: met (15.0 min)']
+    assert target_report(0.9, 15.2, 0.85, 15)[0].endswith('met (0.900)')
+    assert 'NOT met (15.2 min)' in target_report(0.9, 15.2, 0.85, 15)[1]
