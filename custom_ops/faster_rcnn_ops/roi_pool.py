@@ -35,15 +35,21 @@ def _check_args(features: Tensor, rois: Tensor, pooled_height: int, pooled_width
     """The shape / dtype / device checks of the kernels, for fake tensors (no data to read)."""
     if pooled_height <= 0 or pooled_width <= 0:
         raise ValueError(f'roi_pool: output size must be positive, got ({pooled_height}, {pooled_width})')
+    check_features_and_rois('roi_pool', features, rois)
+
+
+def check_features_and_rois(op: str, features: Tensor, rois: Tensor) -> None:
+    """The checks every RoI op's kernels make of ``features`` (N, C, H, W) and ``rois`` (K, 5):
+    dims, same dtype, same device (shared by the fake kernels of roi_pool and roi_warp)."""
     if features.dim() != 4:
-        raise RuntimeError(f'roi_pool: features must be 4-D (N, C, H, W), got {tuple(features.shape)}')
+        raise RuntimeError(f'{op}: features must be 4-D (N, C, H, W), got {tuple(features.shape)}')
     if rois.dim() != 2 or rois.shape[1] != 5:
-        raise RuntimeError(f'roi_pool: rois must be of shape (K, 5), got {tuple(rois.shape)}')
+        raise RuntimeError(f'{op}: rois must be of shape (K, 5), got {tuple(rois.shape)}')
     if features.dtype != rois.dtype:
-        raise RuntimeError(f'roi_pool: features and rois must have the same dtype, got '
+        raise RuntimeError(f'{op}: features and rois must have the same dtype, got '
                            f'{features.dtype} and {rois.dtype}')
     if features.device != rois.device:
-        raise RuntimeError(f'roi_pool: features and rois must be on the same device, got '
+        raise RuntimeError(f'{op}: features and rois must be on the same device, got '
                            f'{features.device} and {rois.device}')
 
 

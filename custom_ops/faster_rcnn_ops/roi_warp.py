@@ -28,7 +28,7 @@ from typing import Tuple, Union
 import torch
 from torch import Tensor, nn
 
-from .roi_pool import _pair
+from .roi_pool import _pair, check_features_and_rois
 
 _OP = torch.ops.faster_rcnn
 
@@ -40,18 +40,9 @@ def _check_args(op: str, features: Tensor, rois: Tensor, spatial_scale: float,
         raise ValueError(f'{op}: spatial_scale must be a positive finite number, got {spatial_scale}')
     if sampling_ratio <= 0:
         raise ValueError(f'{op}: sampling_ratio must be positive, got {sampling_ratio}')
-    if features.dim() != 4:
-        raise RuntimeError(f'{op}: features must be 4-D (N, C, H, W), got {tuple(features.shape)}')
-    if rois.dim() != 2 or rois.shape[1] != 5:
-        raise RuntimeError(f'{op}: rois must be of shape (K, 5), got {tuple(rois.shape)}')
-    if features.dtype != rois.dtype:
-        raise RuntimeError(f'{op}: features and rois must have the same dtype, got '
-                           f'{features.dtype} and {rois.dtype}')
+    check_features_and_rois(op, features, rois)
     if features.dtype not in (torch.float32, torch.float64):
         raise RuntimeError(f'{op}: float32 and float64 are supported, got {features.dtype}')
-    if features.device != rois.device:
-        raise RuntimeError(f'{op}: features and rois must be on the same device, got '
-                           f'{features.device} and {rois.device}')
 
 
 @torch.library.register_fake('faster_rcnn::roi_warp')
