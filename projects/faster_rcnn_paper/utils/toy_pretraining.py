@@ -43,8 +43,9 @@ from torch.nn import functional as F
 from ..datasets.toy_voc import TOY_CLASSES, render_toy_image, toy_rng
 
 
-class CropClassifier(nn.Module):
-    """Backbone → max-pool to ``roi_size`` → fc6 → fc7 → logits (classes + background)."""
+class _TrunkClassifier(nn.Module):
+    """The detector's trunk as a classifier: backbone, then (pooled features) → fc6 → fc7 → logits
+    over the classes plus background. Subclasses choose how the features are pooled."""
 
     def __init__(self, backbone: nn.Module, in_channels: int, roi_size: int, fc_channels: int,
                  num_classes: int, dropout: float = 0.5, caffe_dropout: bool = False) -> None:
@@ -64,11 +65,17 @@ class CropClassifier(nn.Module):
         nn.init.normal_(self.fc8.weight, std=0.01)
         nn.init.zeros_(self.fc8.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.adaptive_max_pool2d(self.backbone(x)[0], self.roi_size).flatten(1)
-        x = self.dropout(F.relu(self.fc6(x)))
+    def classify(self, pooled: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(F.relu(self.fc6(pooled.flatten(1))))
         x = self.dropout(F.relu(self.fc7(x)))
         return self.fc8(x)
+
+
+class CropClassifier(_TrunkClassifier):
+    """Backbone → max-pool to ``roi_size`` → fc6 → fc7 → logits (classes + background)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify(F.adaptive_max_pool2d(self.backbone(x)[0], self.roi_size))
 
 
 def toy_crops(seed: int, num_images: int, crop_size: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -169,36 +176,20 @@ def _save_in_imagenet_layout(model: nn.Module, summary: dict, out_file: str, wha
               f'-> {out_file}', logger='current', level=logging.INFO)
 
 
-class RoIClassifier(nn.Module):
+class RoIClassifier(_TrunkClassifier):
     """Backbone → RoI max pooling of boxes to ``roi_size`` → fc6 → fc7 → logits (classes +
     background): the detector's own path from image to fc7 (its RoI pooling op, its dropout)."""
 
     def __init__(self, backbone: nn.Module, in_channels: int, roi_size: int, fc_channels: int,
                  num_classes: int, dropout: float = 0.5, caffe_dropout: bool = False,
                  stride: int = 16) -> None:
-        super().__init__()
+        super().__init__(backbone, in_channels, roi_size, fc_channels, num_classes, dropout, caffe_dropout)
         from faster_rcnn_ops import RoIPool  # the detector's RoI pooling (Caffe semantics)
-
-        from ..models.layers.caffe_dropout import CaffeDropout
-        self.backbone = backbone
         self.roi_pool = RoIPool(roi_size, 1.0 / stride)
-        self.fc6 = nn.Linear(in_channels * roi_size * roi_size, fc_channels)
-        self.fc7 = nn.Linear(fc_channels, fc_channels)
-        self.fc8 = nn.Linear(fc_channels, num_classes)
-        self.drop6 = CaffeDropout(dropout, scale_train=False) if caffe_dropout else nn.Dropout(dropout)
-        self.drop7 = CaffeDropout(dropout, scale_train=False) if caffe_dropout else nn.Dropout(dropout)
-        for fc in (self.fc6, self.fc7):
-            nn.init.xavier_uniform_(fc.weight)
-            nn.init.zeros_(fc.bias)
-        nn.init.normal_(self.fc8.weight, std=0.01)
-        nn.init.zeros_(self.fc8.bias)
 
     def forward(self, images: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
         """``rois``: (K, 5) rows (image index, x1, y1, x2, y2) in input pixels."""
-        x = self.roi_pool(self.backbone(images)[0], rois).flatten(1)
-        x = self.drop6(F.relu(self.fc6(x)))
-        x = self.drop7(F.relu(self.fc7(x)))
-        return self.fc8(x)
+        return self.classify(self.roi_pool(self.backbone(images)[0], rois))
 
 
 def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
