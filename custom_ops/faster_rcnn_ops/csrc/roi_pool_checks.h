@@ -3,6 +3,8 @@
 #pragma once
 #include <ATen/ATen.h>
 
+#include "roi_checks.h"
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -32,20 +34,6 @@ inline void check_roi_pool_args(const at::Tensor& features, const at::Tensor& ro
   TORCH_CHECK(features.size(2) * features.size(3) <= std::numeric_limits<int32_t>::max(),
               "roi_pool: feature map of ", features.size(2), " x ", features.size(3),
               " cells is too large for int32 argmax indices");
-}
-
-// Batch indices must be integral and name an image of the batch (tensor ops: for device backends;
-// the CPU kernel checks each row while it reads the rois).
-inline void check_roi_batch_indices(const at::Tensor& rois, int64_t batch_size) {
-  if (rois.size(0) == 0) return;
-  const at::Tensor idx = rois.select(1, 0);
-  const bool integral = idx.eq(idx.floor()).all().item<bool>();  // also false for NaN / inf
-  TORCH_CHECK_VALUE(integral, "roi_pool: rois[:, 0] must hold integral batch indices");
-  const double lo = idx.min().item<double>();
-  const double hi = idx.max().item<double>();
-  TORCH_CHECK_VALUE(lo >= 0 && hi < static_cast<double>(batch_size),
-                    "roi_pool: batch index out of range: rois[:, 0] spans [", lo, ", ", hi,
-                    "] but features hold ", batch_size, " image(s)");
 }
 
 inline void check_roi_pool_backward_args(const at::Tensor& grad_output, const at::Tensor& argmax,

@@ -30,21 +30,6 @@ namespace {
 
 constexpr int64_t kChannelBlock = 16;
 
-// Reads rois[:, 0] as batch indices, checking each row (integral, inside [0, batch_size)).
-template <typename T>
-std::vector<int64_t> read_batch_indices(const T* rois, int64_t num_rois, int64_t batch_size) {
-  std::vector<int64_t> batch(num_rois);
-  for (int64_t k = 0; k < num_rois; ++k) {
-    const T v = rois[k * 5];
-    TORCH_CHECK_VALUE(std::isfinite(static_cast<double>(v)) && v == std::floor(v),
-                      "roi_pool: rois[", k, ", 0] = ", v, " is not an integral batch index");
-    TORCH_CHECK_VALUE(v >= 0 && v < static_cast<T>(batch_size), "roi_pool: rois[", k,
-                      ", 0] = ", v, " is out of range for a batch of ", batch_size, " image(s)");
-    batch[k] = static_cast<int64_t>(v);
-  }
-  return batch;
-}
-
 // Max and first argmax over one bin for the `Width` channels of a block ([H][W][Width] cells).
 // Strict '>' in row-major cell order: the first maximum wins ties and NaN never wins, as in Caffe.
 template <typename T, int64_t Width>
@@ -189,7 +174,7 @@ std::tuple<at::Tensor, at::Tensor> roi_pool_forward_cpu(const at::Tensor& featur
   at::Tensor blocked = at::empty({N, blocks, H, W, kChannelBlock}, features.options());
   const at::Tensor rois_c = rois.contiguous();
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "roi_pool_forward_cpu", [&] {
-    const std::vector<int64_t> batch = read_batch_indices(rois_c.data_ptr<scalar_t>(), K, N);
+    const std::vector<int64_t> batch = read_roi_batch_indices("roi_pool", rois_c.data_ptr<scalar_t>(), K, N);
     const BinTable bins_of = make_bin_table(rois_c.data_ptr<scalar_t>(), K,
                                             static_cast<scalar_t>(spatial_scale), H, W,
                                             pooled_height, pooled_width);
@@ -215,7 +200,7 @@ at::Tensor roi_pool_backward_cpu(const at::Tensor& grad_output, const at::Tensor
   const at::Tensor rois_c = rois.to(grad_output.scalar_type()).contiguous();
   std::atomic<bool> bad_index{false};
   AT_DISPATCH_FLOATING_TYPES(grad_output.scalar_type(), "roi_pool_backward_cpu", [&] {
-    const std::vector<int64_t> batch = read_batch_indices(rois_c.data_ptr<scalar_t>(), K, batch_size);
+    const std::vector<int64_t> batch = read_roi_batch_indices("roi_pool_backward", rois_c.data_ptr<scalar_t>(), K, batch_size);
     const scalar_t* g = grad_c.data_ptr<scalar_t>();
     const int32_t* a = argmax_c.data_ptr<int32_t>();
     scalar_t* gi = grad_input.data_ptr<scalar_t>();

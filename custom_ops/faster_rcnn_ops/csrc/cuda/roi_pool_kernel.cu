@@ -84,7 +84,7 @@ std::tuple<at::Tensor, at::Tensor> roi_pool_forward_cuda(const at::Tensor& featu
   TORCH_CHECK(features.scalar_type() == at::kFloat || features.scalar_type() == at::kDouble,
               "roi_pool: CUDA kernel supports float32 and float64, got ", features.scalar_type());
   const c10::cuda::CUDAGuard guard(features.device());
-  check_roi_batch_indices(rois, features.size(0));
+  check_roi_batch_indices("roi_pool", rois, features.size(0));
   const int64_t C = features.size(1), H = features.size(2), W = features.size(3), K = rois.size(0);
   at::Tensor output = at::empty({K, C, pooled_height, pooled_width}, features.options());
   at::Tensor argmax = at::empty({K, C, pooled_height, pooled_width}, features.options().dtype(at::kInt));
@@ -108,7 +108,7 @@ at::Tensor roi_pool_backward_cuda(const at::Tensor& grad_output, const at::Tenso
                                   int64_t height, int64_t width) {
   check_roi_pool_backward_args(grad_output, argmax, rois, batch_size, channels, height, width);
   const c10::cuda::CUDAGuard guard(grad_output.device());
-  check_roi_batch_indices(rois, batch_size);
+  check_roi_batch_indices("roi_pool_backward", rois, batch_size);
   TORCH_CHECK_VALUE(argmax.numel() == 0 || argmax.max().item<int64_t>() < height * width,
                     "roi_pool_backward: argmax holds an index outside the ", height, " x ", width,
                     " feature map");

@@ -161,7 +161,7 @@ std::tuple<at::Tensor, at::Tensor> roi_warp_forward_cuda(const at::Tensor& featu
                                                           int64_t out_w, int64_t sampling_ratio) {
   check_roi_warp_args(features, rois, spatial_scale, out_h, out_w, sampling_ratio);
   const c10::cuda::CUDAGuard guard(features.device());
-  check_roi_warp_batch_indices("roi_warp", rois, features.size(0));
+  check_roi_batch_indices("roi_warp", rois, features.size(0));
   const int64_t C = features.size(1), H = features.size(2), W = features.size(3), K = rois.size(0);
   at::Tensor output = at::empty({K, C, out_h, out_w}, features.options());
   at::Tensor argmax = at::empty({K, C, out_h, out_w}, features.options().dtype(at::kInt));
@@ -188,7 +188,7 @@ std::tuple<at::Tensor, at::Tensor> roi_warp_backward_cuda(const at::Tensor& grad
                                                            int64_t sampling_ratio) {
   check_roi_warp_backward_args(grad_output, argmax, features, rois, spatial_scale, sampling_ratio);
   const c10::cuda::CUDAGuard guard(features.device());
-  check_roi_warp_batch_indices("roi_warp_backward", rois, features.size(0));
+  check_roi_batch_indices("roi_warp_backward", rois, features.size(0));
   const int64_t samples = sampling_ratio * sampling_ratio;
   TORCH_CHECK_VALUE(argmax.numel() == 0 || (argmax.min().item<int64_t>() >= -1 &&
                                             argmax.max().item<int64_t>() < samples),
