@@ -6,4 +6,7 @@ model = dict(
     train_mode='non_approximate_joint',
     roi_head=dict(
         type='NonApproximateRoIHead',
+        # box gradient: the choice of faster_rcnn_zf_nonapprox_joint_voc.py (measured there)
+        box_grad_from='all',
+        box_grad_scale=0.1,
         bbox_roi_extractor=dict(roi_layer=dict(_delete_=True, type='RoIWarp', output_size=7, sampling_ratio=2))))

@@ -43,6 +43,16 @@ def test_headline_configs_are_four_step():
         assert [s.max_iters for s in stages.values()] == [80000, 40000, 80000, 40000]
 
 
+def test_demo_nonapprox_config_trains_as_the_voc_one():
+    """The toy config of non-approximate joint training changes data scale and schedule, not how
+    the mode trains."""
+    toy = Config.fromfile(osp.join(REPO, 'configs/faster_rcnn_zf_nonapprox_joint_toyvoc.py')).model
+    voc = Config.fromfile(osp.join(REPO, 'configs/faster_rcnn_zf_nonapprox_joint_voc.py')).model
+    assert toy.train_mode == voc.train_mode == 'non_approximate_joint'
+    for key in ('type', 'box_grad_from', 'box_grad_scale', 'bbox_roi_extractor'):
+        assert toy.roi_head[key] == voc.roi_head[key], key
+
+
 @pytest.mark.parametrize('config,frozen', [('configs/faster_rcnn_zf_joint_voc.py', ()),
                                            ('configs/faster_rcnn_vgg16_joint_voc.py',
                                             ('conv1_1', 'conv1_2', 'conv2_1', 'conv2_2'))])

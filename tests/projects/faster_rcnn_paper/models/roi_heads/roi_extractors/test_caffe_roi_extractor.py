@@ -1,13 +1,14 @@
 """The Caffe RoI extractor inside a tiny mmdet RoI head (CPU)."""
 import pytest
 import torch
-from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
 import faster_rcnn_ops
 import faster_rcnn_paper  # noqa: F401  (registers the components)
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
+
+from ..tiny_roi_head import tiny_roi_head
 
 
 def test_builds_our_op_with_spatial_scale_from_stride():
@@ -27,26 +28,6 @@ def test_falls_back_to_mmcv_ops_and_rejects_unknown_types():
     with pytest.raises(KeyError, match='NoSuchPool'):
         MODELS.build(dict(type='CaffeRoIExtractor', out_channels=4, featmap_strides=[16],
                           roi_layer=dict(type='NoSuchPool', output_size=7)))
-
-
-def tiny_roi_head():
-    return MODELS.build(dict(
-        type='StandardRoIHead',
-        bbox_roi_extractor=dict(type='CaffeRoIExtractor', roi_layer=dict(type='RoIPool', output_size=3),
-                                out_channels=8, featmap_strides=[16]),
-        bbox_head=dict(type='FastRCNNBBoxHead', in_channels=8, roi_feat_size=3, fc_out_channels=32,
-                       num_classes=3,
-                       bbox_coder=dict(type='LegacyDeltaXYWHBBoxCoder', target_means=[0.0] * 4,
-                                       target_stds=[0.1, 0.1, 0.2, 0.2])),
-        train_cfg=ConfigDict(
-            assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5, min_pos_iou=0.5,
-                          match_low_quality=False, ignore_iof_thr=-1,
-                          iou_calculator=dict(type='LegacyBboxOverlaps2D')),
-            sampler=dict(type='RandomSampler', num=16, pos_fraction=0.25, neg_pos_ub=-1,
-                         add_gt_as_proposals=True),
-            pos_weight=-1, debug=False),
-        test_cfg=ConfigDict(score_thr=0.0, nms=dict(type='nms', iou_threshold=0.3, offset=1),
-                            max_per_img=10)))
 
 
 def test_inside_standard_roi_head_train_and_predict():
