@@ -13,7 +13,7 @@ the proposal flows only through the features the RoI layer samples from it.
 
 The paper leaves option (iii) open ("beyond the scope of this paper"). The exact gradient of the
 summed loss does not train on our demo data, so the head has two settings (measured in README,
-"Three training modes"; the configs use ``box_grad_scale=0.1``):
+"Training modes (§3.2), side by side"; the configs use ``box_grad_scale=0.1``):
 
 * ``box_grad_scale`` multiplies the gradient that reaches the box coordinates (not the losses; 1 is
   exact, 0 is approximate joint training). Unscaled, the detector's gradient on the RPN's
