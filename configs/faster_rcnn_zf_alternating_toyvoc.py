@@ -65,10 +65,11 @@ test_dataloader = val_dataloader
 # (proposal recall@300 of 0.38 after 300 iterations, 0.57 with lr 0.01), so the RPN steps use 10x
 # the paper's lr. Their loss plateaus after ~300 iterations (step-3 proposals: recall 0.96 @ IoU 0.5
 # with 700), so they run 400 and the time goes to the Fast R-CNN steps.
-# Step 2 (all layers) keeps the paper's 0.001: 0.01 diverges there (loss_cls ~4). Step 4 trains a
-# fresh classifier on frozen convs: at 0.001 it stays near "all background" in 250 iterations (toy
-# test mAP 0.34), so it uses 10x the paper's lr after a 25-iteration linear warm-up (mAP 0.44 with
-# 150 iterations, same step-2/3 weights).
+# Step 2 (all layers) keeps the paper's 0.001: 0.01 diverges there (loss_cls ~4), and 0.003 with
+# step 4's warm-up ends at toy test mAP 0.253 (0.392 at 0.001). Step 4 trains a fresh classifier on
+# frozen convs: at 0.001 it stays near "all background" in 250 iterations (toy test mAP 0.34), so it
+# uses 10x the paper's lr after a 25-iteration linear warm-up (mAP 0.44 with 150 iterations, same
+# step-2/3 weights).
 # Every stage has the same kinds of schedulers (LinearLR warm-up, a no-op where start_factor is 1,
 # then MultiStepLR), as --resume restores them into the top-level param_scheduler's structure.
 rpn_lr = dict(optimizer=dict(lr=0.01))
