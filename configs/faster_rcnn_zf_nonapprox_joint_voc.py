@@ -10,7 +10,7 @@ model = dict(
         type='NonApproximateRoIHead',
         # The paper leaves this mode open (§3.2 iii). Exact gradient from every sampled RoI, scaled
         # by 0.1 on its way into the boxes: unscaled it is 10-40x the RPN's own box-loss gradient
-        # and the proposals drift off the objects (demo data: mAP 0.003 unscaled, 0.606 at 0.1).
+        # and the proposals drift off the objects (demo data: mAP 0.003 unscaled, 0.57-0.61 at 0.1).
         box_grad_from='all',
         box_grad_scale=0.1,
         # MNC's RoI warping: sample 2x2 points per output cell bilinearly, keep the maximum

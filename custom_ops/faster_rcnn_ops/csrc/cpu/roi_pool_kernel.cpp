@@ -174,7 +174,8 @@ std::tuple<at::Tensor, at::Tensor> roi_pool_forward_cpu(const at::Tensor& featur
   at::Tensor blocked = at::empty({N, blocks, H, W, kChannelBlock}, features.options());
   const at::Tensor rois_c = rois.contiguous();
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "roi_pool_forward_cpu", [&] {
-    const std::vector<int64_t> batch = read_roi_batch_indices("roi_pool", rois_c.data_ptr<scalar_t>(), K, N);
+    const std::vector<int64_t> batch =
+        read_roi_batch_indices("roi_pool", rois_c.data_ptr<scalar_t>(), K, N);
     const BinTable bins_of = make_bin_table(rois_c.data_ptr<scalar_t>(), K,
                                             static_cast<scalar_t>(spatial_scale), H, W,
                                             pooled_height, pooled_width);
@@ -200,7 +201,8 @@ at::Tensor roi_pool_backward_cpu(const at::Tensor& grad_output, const at::Tensor
   const at::Tensor rois_c = rois.to(grad_output.scalar_type()).contiguous();
   std::atomic<bool> bad_index{false};
   AT_DISPATCH_FLOATING_TYPES(grad_output.scalar_type(), "roi_pool_backward_cpu", [&] {
-    const std::vector<int64_t> batch = read_roi_batch_indices("roi_pool_backward", rois_c.data_ptr<scalar_t>(), K, batch_size);
+    const std::vector<int64_t> batch =
+        read_roi_batch_indices("roi_pool_backward", rois_c.data_ptr<scalar_t>(), K, batch_size);
     const scalar_t* g = grad_c.data_ptr<scalar_t>();
     const int32_t* a = argmax_c.data_ptr<int32_t>();
     scalar_t* gi = grad_input.data_ptr<scalar_t>();
