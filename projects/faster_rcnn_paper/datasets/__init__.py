@@ -1,5 +1,4 @@
-"""Datasets: PASCAL VOC-format data read as py-faster-rcnn reads it, and a toy VOC-format generator."""
+"""Datasets: PASCAL VOC-format data read as py-faster-rcnn reads it."""
 from .paper_voc_dataset import PaperVOCDataset
-from .toy_voc import TOY_CLASSES, make_toy_voc
 
-__all__ = ['PaperVOCDataset', 'TOY_CLASSES', 'make_toy_voc']
+__all__ = ['PaperVOCDataset']
