@@ -3,15 +3,14 @@
 # (tools/make_toy_voc.py: 5 shape classes) so that it trains and evaluates on 2 CPU cores in minutes.
 # The "ImageNet" weights are a stand-in trained to classify object / background regions of generated
 # toy images (different seed) at this config's image scale, through the same RoI pooling and dropout
-# (tools/pretrain_toy_backbone.py --mode regions), loaded through the same init_cfg path as real
+# (tools/pretrain_toy_backbone.py), loaded through the same init_cfg path as real
 # converted ImageNet weights. (The first stand-in, 64-px crops, gave fc7 features that a fresh
 # classifier could not learn from in the demo's few iterations: toy test mAP 0.12.)
 _base_ = ['./faster_rcnn_zf_voc.py']
 
 toy_root = 'data/toy/'
 data_root = toy_root + 'VOCdevkit/'
-classes = ('circle', 'square', 'triangle', 'bar', 'pillar')  # faster_rcnn_paper.datasets.TOY_CLASSES
-backend_args = None
+classes = ('circle', 'square', 'triangle', 'bar', 'pillar')  # faster_rcnn_paper.demo.toy_voc.TOY_CLASSES
 # Data scale: toy images (160-240 px) are shown with a shorter side of 320 instead of 600, and the
 # anchors shrink with the images: scales 4, 8, 16 (areas 64², 128², 256²) instead of 8, 16, 32, so
 # they cover the same part of the image as the paper's do at 600 px. (With the paper's anchors on
@@ -24,34 +23,25 @@ model = dict(
     rpn_head=dict(anchor_generator=dict(scales=[4, 8, 16])),
     roi_head=dict(bbox_head=dict(num_classes=len(classes))))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PaperRandomFlip', prob=0.5),
-    dict(type='PaperResize', scale=img_scale),
-    dict(type='PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='PaperResize', scale=img_scale),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
-]
-proposal_train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadProposals', num_max_proposals=2000),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='ProposalBroadcaster',
-         transforms=[dict(type='PaperRandomFlip', prob=0.5), dict(type='PaperResize', scale=img_scale)]),
-    dict(type='PackDetInputs')
-]
-proposal_test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadProposals', num_max_proposals=None),
-    dict(type='ProposalBroadcaster', transforms=[dict(type='PaperResize', scale=img_scale)]),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
-]
+
+def at_img_scale(pipeline):
+    """A pipeline of the VOC base (_base_/datasets/voc07.py) with every Resize, also those inside
+    ProposalBroadcaster, at this config's img_scale; all other steps as in the base. (mmengine builds
+    the base's pipelines from the base's img_scale before this file runs, so they are rebuilt here.)"""
+    steps = []
+    for step in pipeline:
+        if step['type'] in ('Resize', 'PaperResize'):
+            step = dict(step, scale=img_scale)
+        elif 'transforms' in step:
+            step = dict(step, transforms=at_img_scale(step['transforms']))
+        steps.append(step)
+    return steps
+
+
+train_pipeline = at_img_scale(_base_.train_pipeline)
+test_pipeline = at_img_scale(_base_.test_pipeline)
+proposal_train_pipeline = at_img_scale(_base_.proposal_train_pipeline)
+proposal_test_pipeline = at_img_scale(_base_.proposal_test_pipeline)
 train_dataloader = dict(
     num_workers=1,
     dataset=dict(data_root=data_root, metainfo=dict(classes=classes), pipeline=train_pipeline))

@@ -4,7 +4,7 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from faster_rcnn_paper.datasets.toy_voc import TOY_CLASSES, make_toy_voc
+from faster_rcnn_paper.demo.toy_voc import TOY_CLASSES, make_toy_voc
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_SCALE = (320, 224)  # (long, short) instead of (1000, 600): paper anchors (>= 128 px) still fit

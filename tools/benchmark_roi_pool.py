@@ -9,9 +9,9 @@ the ratio (baseline time / ours). Outputs are checked equal before timing.
     python tools/benchmark_roi_pool.py [--repeats 20] [--threads N] [--device cpu|cuda]
 """
 import torch
-from op_benchmarking import STRIDE, paper_workloads, parse_benchmark_args, ratio_line, timed
 
 from faster_rcnn_ops import roi_pool
+from faster_rcnn_paper.utils.op_benchmarking import STRIDE, paper_workloads, parse_benchmark_args, ratio_line, timed
 
 
 def torch_roi_pool(features, rois, spatial_scale, pooled):

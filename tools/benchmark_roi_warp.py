@@ -14,9 +14,10 @@ timing, outputs are checked to agree (float32), and both gradients too (float64,
 """
 import torch
 import torch.nn.functional as F
-from op_benchmarking import STRIDE, paper_workloads, parse_benchmark_args, ratio_line, timed
 
 from faster_rcnn_ops import roi_warp
+from faster_rcnn_paper.utils.op_benchmarking import STRIDE, paper_workloads, parse_benchmark_args, ratio_line, timed
+
 SAMPLING_RATIO = 2
 COORD_LIMIT = 2.0**24
 

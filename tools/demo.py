@@ -6,7 +6,7 @@
 Steps (each skipped when its output already exists, so an interrupted demo continues):
 1. generate the toy VOC-format dataset (tools/make_toy_voc.py);
 2. stand-in ImageNet pre-training of ZF's convs and fc6/fc7 (tools/pretrain_toy_backbone.py,
-   regions of toy images at the detector's scale; weights of the earlier crop stand-in are redone);
+   regions of toy images at the detector's scale);
 3. ``tools/train.py configs/faster_rcnn_zf_alternating_toyvoc.py`` (resumed if interrupted);
 4. ``tools/test.py`` on the test split: VOC07 11-point mAP@0.5 per class and overall;
 5. detections drawn on test images (tools/infer.py) and the loss curve (tools/plot_losses.py).
@@ -24,7 +24,6 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs', 'faster_rcnn_zf_alternating_toyvoc.py')
-sys.path.insert(0, osp.join(REPO, 'tools'))
 
 
 def banner(text):
@@ -34,6 +33,14 @@ def banner(text):
 def run(cmd):
     print('$ ' + ' '.join(cmd), flush=True)
     subprocess.run(cmd, cwd=REPO, check=True, env=dict(os.environ, PYTHONPATH=REPO))
+
+
+def run_once(output, cmd):
+    """Runs ``cmd`` unless its ``output`` exists already (so that an interrupted demo continues)."""
+    if osp.isfile(output):
+        print(f'{output}: already there')
+    else:
+        run(cmd)
 
 
 def per_class_ap(config, results_file):
@@ -75,15 +82,6 @@ def per_class_ap(config, results_file):
     return float(np.mean(aps)), {name: float(ap) for name, ap in zip(classes, aps)}
 
 
-def stand_in_kind(weights):
-    """'regions' for the demo's stand-in weights, 'crops' for the first stand-in, None if missing."""
-    if not osp.isfile(weights):
-        return None
-    import torch
-    meta = torch.load(weights, map_location='cpu', weights_only=True).get('meta', {})
-    return meta.get('stand_in', 'crops')
-
-
 def target_report(mean_ap: float, minutes: float, target_map: float, target_minutes: float) -> list:
     """One line per target of the demo (issue: mAP@0.5 >= 0.85 within 15 minutes after install)."""
     return [f"target mAP >= {target_map:.2f}: {'met' if mean_ap >= target_map else 'NOT met'} ({mean_ap:.3f})",
@@ -114,33 +112,22 @@ def main(argv=None):
     banner('1/5  Toy VOC-format dataset (5 shape classes)')
     t = time.time()
     test_list = osp.join(data_root, 'VOCdevkit', 'VOC2007', 'ImageSets', 'Main', 'test.txt')
-    if osp.isfile(test_list):
-        print(f'{data_root}: already generated')
-    else:
-        run([sys.executable, 'tools/make_toy_voc.py', '--out', args.data_root, '--num-trainval',
-             str(args.num_trainval), '--num-test', str(args.num_test)])
+    run_once(test_list, [sys.executable, 'tools/make_toy_voc.py', '--out', args.data_root, '--num-trainval',
+                         str(args.num_trainval), '--num-test', str(args.num_test)])
     times['data'] = time.time() - t
 
     banner('2/5  Stand-in ImageNet pre-training of ZF convs + fc6/fc7 (generated image regions)')
     t = time.time()
     weights = osp.join(data_root, 'stand_in_imagenet_zf.pth')
-    if stand_in_kind(weights) == 'regions':
-        print(f'{weights}: already trained')
-    else:  # missing, or the first (crop) stand-in of an earlier demo: retrain
-        run([sys.executable, 'tools/pretrain_toy_backbone.py', CONFIG, weights, '--mode', 'regions',
-             '--iters', str(args.pretrain_iters)])
+    run_once(weights, [sys.executable, 'tools/pretrain_toy_backbone.py', CONFIG, weights, '--iters',
+                       str(args.pretrain_iters)])
     times['pretrain'] = time.time() - t
 
     banner('3/5  Faster R-CNN, 4-step alternating training (tools/train.py)')
     t = time.time()
     final = osp.join(work_dir, 'faster_rcnn_final.pth')
-    if osp.isfile(final):
-        print(f'{final}: already trained')
-    else:
-        cmd = [sys.executable, 'tools/train.py', CONFIG, '--work-dir', args.work_dir]
-        if osp.isfile(osp.join(work_dir, 'last_checkpoint')):
-            cmd.append('--resume')
-        run(cmd)
+    resume = ['--resume'] if osp.isfile(osp.join(work_dir, 'last_checkpoint')) else []
+    run_once(final, [sys.executable, 'tools/train.py', CONFIG, '--work-dir', args.work_dir, *resume])
     times['train'] = time.time() - t
 
     banner('4/5  Evaluation on the test split (tools/test.py): VOC07 11-point mAP@0.5')
@@ -153,14 +140,14 @@ def main(argv=None):
 
     banner('5/5  Pictures of detections and the loss curve')
     t = time.time()
-    from infer import detect
-    from plot_losses import plot
     with open(test_list) as f:
         ids = [line.strip() for line in f if line.strip()][:args.pictures]
     images = [osp.join(data_root, 'VOCdevkit', 'VOC2007', 'JPEGImages', f'{i}.jpg') for i in ids]
     pictures = osp.join(work_dir, 'pictures')
-    detect(CONFIG, final, images, pictures, score_thr=args.score_thr)
-    curve = plot(work_dir, osp.join(work_dir, 'loss_curve.png'))
+    run([sys.executable, 'tools/infer.py', CONFIG, final, *images, '--out-dir', pictures, '--score-thr',
+         str(args.score_thr)])
+    curve = osp.join(work_dir, 'loss_curve.png')
+    run([sys.executable, 'tools/plot_losses.py', work_dir, '--out', curve])
     times['pictures'] = time.time() - t
     total = time.time() - start
 

@@ -1,4 +1,4 @@
-"""Write the toy VOC-format shapes dataset (see ``faster_rcnn_paper.datasets.toy_voc``).
+"""Write the toy VOC-format shapes dataset (see ``faster_rcnn_paper.demo.toy_voc``).
 
 Example::
 
@@ -11,7 +11,7 @@ import argparse
 import os.path as osp
 import time
 
-from faster_rcnn_paper.datasets.toy_voc import TOY_CLASSES, make_toy_voc
+from faster_rcnn_paper.demo.toy_voc import TOY_CLASSES, make_toy_voc
 
 
 def parse_args() -> argparse.Namespace:

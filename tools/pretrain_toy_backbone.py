@@ -1,13 +1,11 @@
-"""Stand-in ImageNet pre-training for the offline demo (see faster_rcnn_paper/utils/toy_pretraining.py).
+"""Stand-in ImageNet pre-training for the offline demo (see faster_rcnn_paper/demo/stand_in_pretraining.py).
 
-    python tools/pretrain_toy_backbone.py CONFIG OUT [--mode regions|crops] [--iters 200] [--seed 7]
+    python tools/pretrain_toy_backbone.py CONFIG OUT [--iters 200] [--seed 7]
 
-Trains the backbone and fc6/fc7 of CONFIG's detector as a classifier of generated toy-VOC images and
-writes them in the layout of converted ImageNet weights, for ``model.init_cfg=dict(type='Pretrained',
-checkpoint=OUT)``. ``--mode regions`` (default) classifies object / background regions of whole
-images shown at CONFIG's training scale, through the detector's RoI pooling and dropout;
-``--mode crops`` classifies 64-px crops (the first stand-in, whose features transfer poorly to the
-detector's RoIs: see toy_pretraining.py).
+Trains the backbone and fc6/fc7 of CONFIG's detector as a classifier of object / background regions
+of generated toy-VOC images shown at CONFIG's training scale, through the detector's RoI pooling and
+dropout, and writes them in the layout of converted ImageNet weights, for
+``model.init_cfg=dict(type='Pretrained', checkpoint=OUT)``.
 """
 import argparse
 
@@ -15,7 +13,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import faster_rcnn_paper  # noqa: F401  (registers the backbones)
-from faster_rcnn_paper.utils.toy_pretraining import pretrain_on_toy_crops, pretrain_on_toy_images
+from faster_rcnn_paper.demo.stand_in_pretraining import pretrain_on_toy_images
 from mmdet.registry import MODELS
 
 
@@ -31,14 +29,9 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='detector config whose backbone and fc6/fc7 to pre-train')
     parser.add_argument('out', help='output weights file (.pth)')
-    parser.add_argument('--mode', choices=('regions', 'crops'), default='regions')
     parser.add_argument('--iters', type=int, default=200)
-    parser.add_argument('--batch-size', type=int, default=None,
-                        help='crops per iteration (crops mode, default 32) or images per iteration '
-                             '(regions mode, default 2)')
-    parser.add_argument('--crop-size', type=int, default=64, help='crops mode only')
-    parser.add_argument('--num-images', type=int, default=None,
-                        help='toy images to train on (default: 300 in regions mode, 600 in crops mode)')
+    parser.add_argument('--batch-size', type=int, default=2, help='images per iteration')
+    parser.add_argument('--num-images', type=int, default=300, help='toy images to train on')
     parser.add_argument('--lr', type=float, default=3e-4, help='AdamW learning rate')
     parser.add_argument('--seed', type=int, default=7, help='differs from the demo data seed (0)')
     args = parser.parse_args(argv)
@@ -51,20 +44,13 @@ def main(argv=None) -> dict:
     backbone = MODELS.build(backbone_cfg)
     backbone.init_weights()
     head = cfg.model.roi_head.bbox_head
-    common = dict(in_channels=head.in_channels, roi_size=head.roi_feat_size,
-                  fc_channels=head.fc_out_channels, pixel_mean=cfg.model.data_preprocessor.mean,
-                  out_file=args.out, iters=args.iters, lr=args.lr, seed=args.seed)
-    if args.mode == 'regions':
-        summary = pretrain_on_toy_images(
-            backbone, scale=_train_scale(cfg), caffe_dropout=head.get('caffe_dropout', False),
-            images_per_iter=args.batch_size or 2, num_images=args.num_images or 300, **common)
-        what = f"{summary['images']} images"
-    else:
-        summary = pretrain_on_toy_crops(
-            backbone, batch_size=args.batch_size or 32, crop_size=args.crop_size,
-            num_images=args.num_images or 600, caffe_dropout=head.get('caffe_dropout', False), **common)
-        what = f"{summary['crops']} crops"
-    print(f"stand-in ImageNet weights: {args.out} ({what}, held-out accuracy "
+    summary = pretrain_on_toy_images(
+        backbone, in_channels=head.in_channels, roi_size=head.roi_feat_size,
+        fc_channels=head.fc_out_channels, pixel_mean=cfg.model.data_preprocessor.mean,
+        out_file=args.out, scale=_train_scale(cfg), caffe_dropout=head.get('caffe_dropout', False),
+        iters=args.iters, images_per_iter=args.batch_size, lr=args.lr, num_images=args.num_images,
+        seed=args.seed)
+    print(f"stand-in ImageNet weights: {args.out} ({summary['images']} images, held-out accuracy "
           f"{summary['held_out_accuracy']:.3f}, {summary['seconds']:.0f} s)")
     return summary
 

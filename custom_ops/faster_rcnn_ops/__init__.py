@@ -3,6 +3,8 @@
 Importing this package loads the compiled library (``faster_rcnn_ops._C``), which registers the
 ``torch.ops.faster_rcnn`` operators, and registers their fake kernels and autograd formulas.
 """
+import torch  # noqa: F401  (first: loads the libtorch / libc10 that _C links against)
+
 from . import _C  # noqa: F401  (registers torch.ops.faster_rcnn.*)
 from .nms import nms
 from .roi_pool import RoIPool, roi_pool

@@ -4,7 +4,7 @@ py-faster-rcnn (``lib/nms/nms_kernel.cu``) suppresses a box whose IoU with a kep
 box is greater than the threshold, with +1 in widths and heights (``offset=1``). Stopping once
 ``max_output`` boxes are kept gives exactly the first ``max_output`` boxes of the full NMS: the RPN
 keeps 300 of 6000 candidates at test time, so most of the O(N²) comparisons are never needed.
-CPU tensors use the compiled kernel; other devices use mmcv's NMS (same rule) and truncate.
+Kernels: ``csrc/cpu/nms_kernel.cpp`` and ``csrc/cuda/nms_kernel.cu`` (the same kept boxes).
 """
 import torch
 from torch import Tensor
@@ -20,9 +20,6 @@ def _nms_fake(boxes: Tensor, scores: Tensor, iou_threshold: float, offset: int, 
 
 def nms(boxes: Tensor, scores: Tensor, iou_threshold: float, offset: int = 0,
         max_output: int = -1) -> Tensor:
-    """Indices (int64) of the kept boxes, highest score first; ``max_output <= 0`` keeps all."""
-    if boxes.device.type == 'cpu':
-        return torch.ops.faster_rcnn.nms(boxes, scores, float(iou_threshold), int(offset), int(max_output))
-    from mmcv.ops import nms as mmcv_nms
-    _, keep = mmcv_nms(boxes, scores, float(iou_threshold), offset=int(offset))
-    return keep[:max_output] if max_output > 0 else keep
+    """Indices (int64, on the boxes' device) of the kept boxes, highest score first (ties in input
+    order); ``max_output <= 0`` keeps all."""
+    return torch.ops.faster_rcnn.nms(boxes, scores, float(iou_threshold), int(offset), int(max_output))

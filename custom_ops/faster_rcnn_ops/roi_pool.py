@@ -14,6 +14,8 @@ from typing import Tuple, Union
 import torch
 from torch import Tensor, nn
 
+from ._utils import check_features_and_rois, output_size_pair
+
 _OP = torch.ops.faster_rcnn
 
 
@@ -36,21 +38,6 @@ def _check_args(features: Tensor, rois: Tensor, pooled_height: int, pooled_width
     if pooled_height <= 0 or pooled_width <= 0:
         raise ValueError(f'roi_pool: output size must be positive, got ({pooled_height}, {pooled_width})')
     check_features_and_rois('roi_pool', features, rois)
-
-
-def check_features_and_rois(op: str, features: Tensor, rois: Tensor) -> None:
-    """The checks every RoI op's kernels make of ``features`` (N, C, H, W) and ``rois`` (K, 5):
-    dims, same dtype, same device (shared by the fake kernels of roi_pool and roi_warp)."""
-    if features.dim() != 4:
-        raise RuntimeError(f'{op}: features must be 4-D (N, C, H, W), got {tuple(features.shape)}')
-    if rois.dim() != 2 or rois.shape[1] != 5:
-        raise RuntimeError(f'{op}: rois must be of shape (K, 5), got {tuple(rois.shape)}')
-    if features.dtype != rois.dtype:
-        raise RuntimeError(f'{op}: features and rois must have the same dtype, got '
-                           f'{features.dtype} and {rois.dtype}')
-    if features.device != rois.device:
-        raise RuntimeError(f'{op}: features and rois must be on the same device, got '
-                           f'{features.device} and {rois.device}')
 
 
 def _setup_context(ctx, inputs, output) -> None:
@@ -86,17 +73,9 @@ def roi_pool(features: Tensor, rois: Tensor, output_size: Union[int, Tuple[int, 
     Returns:
         ``(K, C, pooled_h, pooled_w)`` pooled features.
     """
-    pooled_h, pooled_w = _pair(output_size)
+    pooled_h, pooled_w = output_size_pair(output_size)
     output, _ = _OP.roi_pool(features, rois, float(spatial_scale), pooled_h, pooled_w)
     return output
-
-
-def _pair(output_size: Union[int, Tuple[int, int]]) -> Tuple[int, int]:
-    if isinstance(output_size, int):
-        output_size = (output_size, output_size)
-    if len(output_size) != 2 or not all(isinstance(v, int) and v > 0 for v in output_size):
-        raise ValueError(f'output_size must be a positive int or a pair of them, got {output_size!r}')
-    return int(output_size[0]), int(output_size[1])
 
 
 class RoIPool(nn.Module):
@@ -105,7 +84,7 @@ class RoIPool(nn.Module):
 
     def __init__(self, output_size: Union[int, Tuple[int, int]], spatial_scale: float = 1.0):
         super().__init__()
-        self.output_size = _pair(output_size)
+        self.output_size = output_size_pair(output_size)
         if not spatial_scale > 0:
             raise ValueError(f'spatial_scale must be positive, got {spatial_scale!r}')
         self.spatial_scale = float(spatial_scale)

@@ -28,7 +28,7 @@ from typing import Tuple, Union
 import torch
 from torch import Tensor, nn
 
-from .roi_pool import _pair, check_features_and_rois
+from ._utils import check_features_and_rois, output_size_pair
 
 _OP = torch.ops.faster_rcnn
 
@@ -104,7 +104,7 @@ def roi_warp(features: Tensor, rois: Tensor, output_size: Union[int, Tuple[int, 
     Returns:
         ``(K, C, out_h, out_w)`` warped features.
     """
-    out_h, out_w = _pair(output_size)
+    out_h, out_w = output_size_pair(output_size)
     ratio = _sampling_ratio(sampling_ratio)
     output, _ = _OP.roi_warp(features, rois, float(spatial_scale), out_h, out_w, ratio)
     return output
@@ -129,7 +129,7 @@ class RoIWarp(nn.Module):
     def __init__(self, output_size: Union[int, Tuple[int, int]], spatial_scale: float = 1.0,
                  sampling_ratio: int = 2):
         super().__init__()
-        self.output_size = _pair(output_size)
+        self.output_size = output_size_pair(output_size)
         if not spatial_scale > 0:
             raise ValueError(f'spatial_scale must be positive, got {spatial_scale!r}')
         self.spatial_scale = float(spatial_scale)

@@ -7,7 +7,7 @@ import torch
 from torch.library import opcheck
 
 from faster_rcnn_ops import nms, roi_pool, roi_warp
-from . import test_roi_pool, test_roi_warp
+from . import test_nms, test_roi_pool, test_roi_warp
 
 
 def _has_cuda_kernel(op: str) -> bool:
@@ -16,6 +16,7 @@ def _has_cuda_kernel(op: str) -> bool:
 
 needs_roi_pool = pytest.mark.skipif(not _has_cuda_kernel('roi_pool'), reason='no CUDA roi_pool kernel here')
 needs_roi_warp = pytest.mark.skipif(not _has_cuda_kernel('roi_warp'), reason='no CUDA roi_warp kernel here')
+needs_nms = pytest.mark.skipif(not _has_cuda_kernel('nms'), reason='no CUDA nms kernel here')
 DTYPES = [torch.float32, torch.float64]
 
 
@@ -73,12 +74,31 @@ def test_roi_warp_cuda_matches_cpu(dtype):
             (features.cuda().requires_grad_(), rois.cuda().requires_grad_(), 0.25, 3, 4, 2))
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='no GPU here')
-def test_nms_on_cuda_tensors_keeps_the_same_boxes():
-    g = torch.Generator().manual_seed(3)
-    boxes = torch.rand(500, 4, generator=g) * 200
-    boxes[:, 2:] += boxes[:, :2] + 1
-    scores = torch.rand(500, generator=g)
-    cpu = nms(boxes, scores, 0.7, 1, 100)
-    gpu = nms(boxes.cuda(), scores.cuda(), 0.7, 1, 100)
-    assert torch.equal(gpu.cpu(), cpu)
+@needs_nms
+@pytest.mark.parametrize('dtype', DTYPES)
+@pytest.mark.parametrize('offset', [0, 1])
+def test_nms_cuda_keeps_the_boxes_the_cpu_kernel_keeps(dtype, offset):
+    # 700 boxes: mask words across several blocks, the last one partly filled
+    boxes, scores = test_nms.random_boxes(700, seed=3 + offset, dtype=dtype)
+    scores[1::2] = scores[0::2]  # ties: kept in input order by both kernels
+    for thr in (0.0, 0.3, 0.7):
+        for max_output in (-1, 1, 50, 10000):
+            cpu = nms(boxes, scores, thr, offset, max_output)
+            gpu = nms(boxes.cuda(), scores.cuda(), thr, offset, max_output)
+            assert gpu.device.type == 'cuda' and gpu.dtype == torch.int64
+            assert torch.equal(gpu.cpu(), cpu), (thr, max_output)
+
+
+@needs_nms
+def test_nms_cuda_edge_cases_and_bad_input():
+    same = torch.tensor([[0.0, 0, 9, 9], [0, 0, 9, 9], [0, 0, 9, 19]], device='cuda')
+    # equal scores keep input order; IoU 0.5 is not > 0.5, so the third box survives
+    assert nms(same, torch.tensor([0.5, 0.5, 0.4], device='cuda'), 0.5, 1).tolist() == [0, 2]
+    assert nms(torch.zeros(0, 4, device='cuda'), torch.zeros(0, device='cuda'), 0.5).shape == (0, )
+    boxes, scores = test_nms.random_boxes(40, seed=9)
+    opcheck(torch.ops.faster_rcnn.nms.default, (boxes.cuda(), scores.cuda(), 0.6, 1, 10),
+            test_utils=('test_schema', 'test_autograd_registration'))
+    with pytest.raises(RuntimeError, match='scores must be'):
+        torch.ops.faster_rcnn.nms(boxes.cuda(), scores[:-1].cuda(), 0.5, 0, -1)
+    with pytest.raises(ValueError, match='offset must be 0 or 1'):
+        torch.ops.faster_rcnn.nms(boxes.cuda(), scores.cuda(), 0.5, 2, -1)

@@ -1,13 +1,14 @@
 """tools/compare_training_modes.py scales every mode's iterations alike, from the configs themselves."""
 import os.path as osp
-import sys
 
 from mmengine.config import Config, DictAction
 
 from tests.tiny import REPO
+from tests.tools import load_tool
 
-sys.path.insert(0, osp.join(REPO, 'tools'))
-from compare_training_modes import MODES, scaled_iters, total_iterations  # noqa: E402
+compare_training_modes = load_tool('compare_training_modes')
+MODES, scaled_iters, total_iterations = (compare_training_modes.MODES, compare_training_modes.scaled_iters,
+                                         compare_training_modes.total_iterations)
 
 
 def apply(config, opts):

@@ -1,67 +1,19 @@
-"""The demo's tools: stand-in pre-training, inference pictures + JSON, loss curve."""
+"""The demo's tools: inference pictures + JSON, loss curve, the demo's summary (the stand-in
+pre-training is tested in tests/projects/faster_rcnn_paper/demo/)."""
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
 
-import numpy as np
 import torch
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import faster_rcnn_paper  # noqa: F401
-from faster_rcnn_paper.datasets.toy_voc import TOY_CLASSES
-from faster_rcnn_paper.utils.toy_pretraining import pretrain_on_toy_crops, pretrain_on_toy_images, toy_crops
+from faster_rcnn_paper.demo.toy_voc import TOY_CLASSES
 from mmdet.registry import MODELS
 from tests.tiny import REPO, make_tiny_voc, tiny_config
-
-
-def test_toy_crops_cover_classes_and_background():
-    crops, labels = toy_crops(seed=3, num_images=30, crop_size=32)
-    assert crops.shape[1:] == (32, 32, 3) and crops.dtype == np.uint8
-    assert set(labels.tolist()) == set(range(len(TOY_CLASSES) + 1))  # 5 shapes + background
-
-
-def test_stand_in_weights_load_through_init_cfg(tmp_path):
-    cfg = Config.fromfile(osp.join(REPO, 'configs/faster_rcnn_zf_joint_voc.py'))
-    init_default_scope('mmdet')
-    backbone = MODELS.build(cfg.model.backbone)
-    backbone.init_weights()
-    out = str(tmp_path / 'stand_in.pth')
-    summary = pretrain_on_toy_crops(backbone, in_channels=256, roi_size=6, fc_channels=64,
-                                    pixel_mean=cfg.model.data_preprocessor.mean, out_file=out,
-                                    iters=2, batch_size=4, crop_size=48, num_images=6)
-    assert summary['iters'] == 2 and 0 <= summary['held_out_accuracy'] <= 1
-    saved = torch.load(out, weights_only=True)['state_dict']
-    assert saved['backbone.conv1.weight'].shape == (96, 3, 7, 7)
-    assert saved['roi_head.bbox_head.fc6.weight'].shape == (64, 256 * 36)
-    cfg.model.roi_head.bbox_head.fc_out_channels = 64
-    cfg.model.init_cfg = dict(type='Pretrained', checkpoint=out)
-    detector = MODELS.build(cfg.model)
-    detector.init_weights()
-    assert torch.equal(detector.backbone.conv5.weight, saved['backbone.conv5.weight'])
-    assert torch.equal(detector.roi_head.bbox_head.fc7.bias, saved['roi_head.bbox_head.fc7.bias'])
-
-
-def test_region_stand_in_trains_through_roi_pooling_and_loads(tmp_path):
-    """The demo's default stand-in: regions of whole images at the detector's scale, pooled by the
-    detector's RoI pooling; saved in the converted-ImageNet layout."""
-    cfg = Config.fromfile(osp.join(REPO, 'configs/faster_rcnn_zf_joint_voc.py'))
-    init_default_scope('mmdet')
-    backbone = MODELS.build(cfg.model.backbone)
-    backbone.init_weights()
-    before = backbone.conv5.weight.detach().clone()
-    out = str(tmp_path / 'stand_in_regions.pth')
-    summary = pretrain_on_toy_images(backbone, in_channels=256, roi_size=6, fc_channels=64,
-                                     pixel_mean=cfg.model.data_preprocessor.mean, out_file=out,
-                                     scale=(160, 96), caffe_dropout=True, iters=2, num_images=4,
-                                     jitters=1, num_background=2)
-    assert summary['stand_in'] == 'regions' and 0 <= summary['held_out_accuracy'] <= 1
-    saved = torch.load(out, weights_only=True)['state_dict']
-    assert not torch.equal(saved['backbone.conv5.weight'], before)  # it trained
-    assert saved['roi_head.bbox_head.fc6.weight'].shape == (64, 256 * 36)
-    assert not osp.exists(out + '.tmp')
+from tests.tools import load_tool
 
 
 def test_infer_writes_pictures_and_json(tmp_path):
@@ -91,8 +43,7 @@ def test_infer_writes_pictures_and_json(tmp_path):
 
 
 def test_plot_losses(tmp_path):
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    from plot_losses import plot, read_scalars
+    plot_losses = load_tool('plot_losses')
     run = tmp_path / '20260101_000000' / 'vis_data'
     run.mkdir(parents=True)
     lines = [dict(iter=i, loss=1.0 / i, loss_rpn_cls=1.0 / i) for i in range(1, 6)]
@@ -101,14 +52,13 @@ def test_plot_losses(tmp_path):
     (tmp_path / 'alternating').mkdir()
     (tmp_path / 'alternating' / 'stages.json').write_text(json.dumps(
         [dict(name='step1_rpn', mode='rpn', begin=0, end=5), dict(name='step2_fast_rcnn', mode='fast_rcnn', begin=5, end=10)]))
-    assert list(read_scalars(str(tmp_path))) == list(range(1, 11))
-    out = plot(str(tmp_path), str(tmp_path / 'curve.png'))
+    assert list(plot_losses.read_scalars(str(tmp_path))) == list(range(1, 11))
+    out = plot_losses.plot(str(tmp_path), str(tmp_path / 'curve.png'))
     assert osp.getsize(out) > 1000
 
 
 def test_demo_summary_checks_its_targets():
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    from demo import target_report
+    target_report = load_tool('demo').target_report
     assert target_report(0.392, 15.0, 0.85, 15) == ['target mAP >= 0.85: NOT met (0.392)',
                                                     'target time <= 15 min: met (15.0 min)']
     assert target_report(0.9, 15.2, 0.85, 15)[0].endswith('met (0.900)')

@@ -1,31 +1,25 @@
 """The pure-PyTorch baselines of the op benchmarks compute the same thing as the compiled ops."""
-import os.path as osp
-import sys
-
 import torch
 
 from faster_rcnn_ops import roi_pool, roi_warp
-from tests.tiny import REPO
+from faster_rcnn_paper.utils import op_benchmarking
+from tests.tools import load_tool
 
-sys.path.insert(0, osp.join(REPO, 'tools'))
-from benchmark_roi_pool import torch_roi_pool  # noqa: E402
-from benchmark_roi_warp import torch_roi_warp  # noqa: E402
-from op_benchmarking import paper_rois  # noqa: E402
+benchmark_roi_pool = load_tool('benchmark_roi_pool')
+benchmark_roi_warp = load_tool('benchmark_roi_warp')
 
 
 def test_baselines_match_the_ops():
     g = torch.Generator().manual_seed(0)
     features = torch.randn(1, 8, 38, 63, generator=g)
-    rois = paper_rois(20, 'cpu', g)
-    assert torch.equal(torch_roi_pool(features, rois, 1 / 16, 7), roi_pool(features, rois, 7, 1 / 16))
-    torch.testing.assert_close(torch_roi_warp(features, rois, 1 / 16, 6, 2),
+    rois = op_benchmarking.paper_rois(20, 'cpu', g)
+    assert torch.equal(benchmark_roi_pool.torch_roi_pool(features, rois, 1 / 16, 7),
+                       roi_pool(features, rois, 7, 1 / 16))
+    torch.testing.assert_close(benchmark_roi_warp.torch_roi_warp(features, rois, 1 / 16, 6, 2),
                                roi_warp(features, rois, 6, 1 / 16, 2), rtol=1e-4, atol=1e-4)  # float32 rounding
 
 
 def test_benchmarks_print_a_ratio_line_per_workload_and_pass(monkeypatch, capsys):
-    import benchmark_roi_pool
-    import benchmark_roi_warp
-    import op_benchmarking
     monkeypatch.setattr(op_benchmarking, 'WORKLOADS', [('tiny', 4, 3)])
     monkeypatch.setattr(op_benchmarking, 'NUM_ROIS', (5, ))
     for tool in (benchmark_roi_pool, benchmark_roi_warp):

@@ -1,6 +1,7 @@
 // CPU kernel of faster_rcnn::nms (see ../nms.cpp). Boxes are sorted by score (stable, so ties keep
 // their input order), then each kept box suppresses the later boxes it overlaps by more than the
-// threshold; the scan stops as soon as `max_output` boxes are kept.
+// threshold; the scan stops as soon as `max_output` boxes are kept. cuda/nms_kernel.cu makes the
+// same decisions with the same arithmetic.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <torch/library.h>
@@ -9,23 +10,14 @@
 #include <cmath>
 #include <vector>
 
+#include "../nms_checks.h"
+
 namespace faster_rcnn {
 namespace {
 
 at::Tensor nms_cpu(const at::Tensor& boxes, const at::Tensor& scores, double iou_threshold,
                    int64_t offset, int64_t max_output) {
-  TORCH_CHECK(boxes.dim() == 2 && boxes.size(1) == 4, "nms: boxes must be (N, 4), got ",
-              boxes.sizes());
-  TORCH_CHECK(scores.dim() == 1 && scores.size(0) == boxes.size(0),
-              "nms: scores must be (N,) with N = ", boxes.size(0), ", got ", scores.sizes());
-  TORCH_CHECK(boxes.scalar_type() == scores.scalar_type(),
-              "nms: boxes and scores must have the same dtype, got ", boxes.scalar_type(), " and ",
-              scores.scalar_type());
-  TORCH_CHECK(boxes.scalar_type() == at::kFloat || boxes.scalar_type() == at::kDouble,
-              "nms: float32 or float64 boxes expected, got ", boxes.scalar_type());
-  TORCH_CHECK(boxes.device() == scores.device(), "nms: boxes and scores on different devices");
-  TORCH_CHECK_VALUE(offset == 0 || offset == 1, "nms: offset must be 0 or 1, got ", offset);
-  TORCH_CHECK_VALUE(std::isfinite(iou_threshold), "nms: iou_threshold must be finite");
+  check_nms_args(boxes, scores, iou_threshold, offset);
   const int64_t n = boxes.size(0);
   if (n == 0 || max_output == 0) return at::empty({0}, boxes.options().dtype(at::kLong));
   const at::Tensor order_t = std::get<1>(scores.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));

@@ -327,7 +327,7 @@ def test_only_difficult_or_no_objects_follow_filter_cfg(tmp_path):
 
 def test_own_classes_drop_the_voc2007_tag_that_renames_metric_rows(tmp_path):
     """mmdet's VOCMetric prints VOC's 20 names for data tagged 'VOC2007'; own classes keep theirs."""
-    from faster_rcnn_paper.datasets.toy_voc import TOY_CLASSES, make_toy_voc
+    from faster_rcnn_paper.demo.toy_voc import TOY_CLASSES, make_toy_voc
     from mmdet.registry import DATASETS
     make_toy_voc(str(tmp_path), num_trainval=2, num_test=1)
     common = dict(type='PaperVOCDataset', data_root=str(tmp_path / 'VOCdevkit'),

@@ -15,7 +15,7 @@ from mmdet.structures import DetDataSample
 from mmdet.utils import register_all_modules
 
 import faster_rcnn_paper  # noqa: F401  (registers the components)
-from faster_rcnn_paper.datasets.toy_voc import TOY_CLASSES, make_toy_voc, render_toy_image, toy_rng
+from faster_rcnn_paper.demo.toy_voc import TOY_CLASSES, make_toy_voc, render_toy_image, toy_rng
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))))
 SPLITS = ('trainval', 'train', 'val', 'test')

@@ -2,27 +2,19 @@
 
 The paper initialises the shared convs and fc6/fc7 from an ImageNet classifier (§3.1.3, §4). No
 ImageNet weights can be had offline, so the demo first trains the same layers on a small generated
-classification task — toy-VOC shapes (and background) labelled by class, drawn with a different
-seed than the demo dataset — and saves them in exactly the layout
-``tools/convert_imagenet_weights.py`` writes for real ImageNet weights (``backbone.*`` and
-``roi_head.bbox_head.fc6/fc7.*``). The detector then loads them through the same
-``init_cfg=dict(type='Pretrained', ...)`` path.
+classification task and saves them in exactly the layout ``tools/convert_imagenet_weights.py``
+writes for real ImageNet weights (``backbone.*`` and ``roi_head.bbox_head.fc6/fc7.*``). The
+detector then loads them through the same ``init_cfg=dict(type='Pretrained', ...)`` path.
 
-Two stand-ins:
-
-* :func:`pretrain_on_toy_images` (the demo's): regions of whole toy images, shown at the detector's
-  training scale, are classified through the detector's own path — backbone, RoI max pooling of
-  the region's box, fc6 → fc7 with the head's dropout (Caffe's ``scale_train: false`` for ZF) → a
-  linear layer over the toy classes plus background. Regions are every object's box and jittered
-  copies of it (IoU >= 0.7) and background boxes (IoU < 0.3 with every object).
-* :func:`pretrain_on_toy_crops` (the first stand-in): 64-px square crops around objects (object at
-  55–83 % of the side), the whole crop max-pooled to the RoI size. Its features transfer poorly to
-  the detector: objects in the detector's images are 2–5× larger than in the crops, and its fc7
-  features are dominated by one common direction (mean cosine to their mean 0.96 on the detector's
-  RoIs, 0.85 for the region stand-in), so that a fresh Fast R-CNN classifier trained with the
-  paper's SGD (lr 0.001) for the demo's few hundred iterations stays close to predicting
-  background (on frozen fc7 features of toy test RoIs, per-class recall 0.0–0.2 after 250 SGD
-  iterations, against 0.6–0.8 with the region stand-in).
+:func:`pretrain_on_toy_images`: regions of whole toy images (a different seed than the demo
+dataset), shown at the detector's training scale, are classified through the detector's own path
+— backbone, RoI max pooling of the region's box, fc6 → fc7 with the head's dropout (Caffe's
+``scale_train: false`` for ZF) → a linear layer over the toy classes plus background. Regions are
+every object's box and jittered copies of it (IoU >= 0.7) and background boxes (IoU < 0.3 with
+every object). Going through the detector's RoI pooling at its scale matters: an earlier stand-in
+that classified whole 64-px crops gave fc7 features dominated by one common direction, from which
+a fresh Fast R-CNN classifier learned almost nothing in the demo's few hundred SGD iterations (toy
+test mAP 0.12, against 0.39 with this one; README, "What `make demo` does").
 
 Inputs are preprocessed as the detector's (BGR minus the config's pixel means).
 """
@@ -36,21 +28,23 @@ from typing import List, Sequence, Tuple
 import cv2
 import numpy as np
 import torch
+from faster_rcnn_ops import RoIPool
 from mmengine.logging import print_log
 from torch import nn
 from torch.nn import functional as F
 
-from ..datasets.toy_voc import TOY_CLASSES, render_toy_image, toy_rng
+from ..models.layers.caffe_dropout import CaffeDropout
+from .toy_voc import TOY_CLASSES, render_toy_image, toy_rng
 
 
-class _TrunkClassifier(nn.Module):
-    """The detector's trunk as a classifier: backbone, then (pooled features) → fc6 → fc7 → logits
-    over the classes plus background. Subclasses choose how the features are pooled."""
+class RoIClassifier(nn.Module):
+    """Backbone → RoI max pooling of boxes to ``roi_size`` → fc6 → fc7 → logits (classes +
+    background): the detector's own path from image to fc7 (its RoI pooling op, its dropout)."""
 
     def __init__(self, backbone: nn.Module, in_channels: int, roi_size: int, fc_channels: int,
-                 num_classes: int, dropout: float = 0.5, caffe_dropout: bool = False) -> None:
+                 num_classes: int, dropout: float = 0.5, caffe_dropout: bool = False,
+                 stride: int = 16) -> None:
         super().__init__()
-        from ..models.layers.caffe_dropout import CaffeDropout
         self.backbone = backbone
         self.roi_size = roi_size
         self.fc6 = nn.Linear(in_channels * roi_size * roi_size, fc_channels)
@@ -64,104 +58,17 @@ class _TrunkClassifier(nn.Module):
             nn.init.zeros_(fc.bias)
         nn.init.normal_(self.fc8.weight, std=0.01)
         nn.init.zeros_(self.fc8.bias)
+        self.roi_pool = RoIPool(roi_size, 1.0 / stride)  # the detector's RoI pooling (Caffe semantics)
 
-    def classify(self, pooled: torch.Tensor) -> torch.Tensor:
-        x = self.dropout(F.relu(self.fc6(pooled.flatten(1))))
+    def forward(self, images: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
+        """``rois``: (K, 5) rows (image index, x1, y1, x2, y2) in input pixels."""
+        x = self.roi_pool(self.backbone(images)[0], rois)
+        x = self.dropout(F.relu(self.fc6(x.flatten(1))))
         x = self.dropout(F.relu(self.fc7(x)))
         return self.fc8(x)
 
 
-class CropClassifier(_TrunkClassifier):
-    """Backbone → max-pool to ``roi_size`` → fc6 → fc7 → logits (classes + background)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classify(F.adaptive_max_pool2d(self.backbone(x)[0], self.roi_size))
-
-
-def toy_crops(seed: int, num_images: int, crop_size: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Crops (N, S, S, 3) uint8 BGR and labels (N,): a square around every non-difficult object of
-    ``num_images`` toy images (side 1.2–1.8 × its longer side, the image mirrored beyond its
-    border), plus one background crop per image (label
-    ``len(TOY_CLASSES)``) that overlaps no object by more than a quarter of its area."""
-    crops, labels = [], []
-    for index in range(1, num_images + 1):
-        rng = toy_rng(seed, index)
-        toy = render_toy_image(rng)
-        height, width = toy.image.shape[:2]
-        # Square crops, so that resizing keeps each shape's aspect ratio (bars stay bars).
-        padded = cv2.copyMakeBorder(toy.image, height, height, width, width, cv2.BORDER_REFLECT)
-        for obj in toy.objects:
-            if obj.difficult:
-                continue
-            x1, y1, x2, y2 = obj.bbox
-            side = max(x2 - x1 + 1, y2 - y1 + 1) * rng.uniform(1.2, 1.8)
-            cx, cy = (x1 + x2 + 1) / 2 + width, (y1 + y2 + 1) / 2 + height  # in `padded`
-            box = [int(round(v)) for v in (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)]
-            crops.append(cv2.resize(padded[box[1]:box[3], box[0]:box[2]], (crop_size, crop_size)))
-            labels.append(TOY_CLASSES.index(obj.name))
-        for _ in range(10):  # a background crop, if one is found
-            side = int(rng.integers(min(height, width) // 4, min(height, width) // 2))
-            x0, y0 = int(rng.integers(0, width - side + 1)), int(rng.integers(0, height - side + 1))
-            if (toy.instance_map[y0:y0 + side, x0:x0 + side] >= 0).mean() < 0.25:
-                crops.append(cv2.resize(toy.image[y0:y0 + side, x0:x0 + side], (crop_size, crop_size)))
-                labels.append(len(TOY_CLASSES))
-                break
-    return np.stack(crops), np.asarray(labels, dtype=np.int64)
-
-
-def pretrain_on_toy_crops(backbone: nn.Module, in_channels: int, roi_size: int, fc_channels: int,
-                          pixel_mean: Sequence[float], out_file: str, iters: int = 300,
-                          batch_size: int = 32, crop_size: int = 64, lr: float = 3e-4,
-                          num_images: int = 600, seed: int = 7, caffe_dropout: bool = False) -> dict:
-    """Trains ``backbone`` + fc6/fc7 as a crop classifier and saves them in the ImageNet-weights
-    layout (atomically). Returns a summary (accuracy on held-out crops, time)."""
-    torch.manual_seed(seed)
-    start = time.time()
-    images, labels = toy_crops(seed, num_images, crop_size)
-    held_out = max(1, len(labels) // 10)
-    mean = torch.tensor(pixel_mean, dtype=torch.float32).view(1, 3, 1, 1)
-    inputs = torch.from_numpy(images).permute(0, 3, 1, 2).float() - mean
-    targets = torch.from_numpy(labels)
-    train_x, train_y = inputs[held_out:], targets[held_out:]
-    # Kaiming initialisation assumes unit-variance inputs, but the detector's pixels are 0-255
-    # minus the mean: scale the first conv down by the pixels' spread, or the activations (and
-    # the loss) blow up.
-    first_conv = next(m for m in backbone.modules() if isinstance(m, nn.Conv2d))
-    with torch.no_grad():
-        first_conv.weight /= train_x.std().clamp(min=1.0)
-    model = CropClassifier(backbone, in_channels, roi_size, fc_channels, len(TOY_CLASSES) + 1,
-                           caffe_dropout=caffe_dropout)
-    # Adam: the stand-in only has to give the detector useful features quickly (ImageNet models
-    # were trained with SGD over days); the detector itself trains with the paper's SGD.
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4, fused=True)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, iters)
-    generator = torch.Generator().manual_seed(seed)
-    model.train()
-    for it in range(1, iters + 1):
-        idx = torch.randint(0, len(train_y), (batch_size, ), generator=generator)
-        x = train_x[idx]
-        flip = torch.rand(batch_size, generator=generator) < 0.5
-        x[flip] = x[flip].flip(-1)
-        loss = F.cross_entropy(model(x), train_y[idx])
-        optimizer.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-        optimizer.step()
-        schedule.step()
-        if it % 50 == 0 or it == iters:
-            print_log(f'stand-in pre-training: iter {it}/{iters}, loss {loss.item():.3f}',
-                      logger='current')
-    model.eval()
-    with torch.no_grad():
-        accuracy = (model(inputs[:held_out]).argmax(1) == targets[:held_out]).float().mean().item()
-    summary = dict(source='toy crops (stand-in for ImageNet)', format='toy-pretraining',
-                   input_adapted=False, crops=len(labels), iters=iters,
-                   held_out_accuracy=round(accuracy, 4), seconds=round(time.time() - start, 1))
-    _save_in_imagenet_layout(model, summary, out_file, 'crop')
-    return summary
-
-
-def _save_in_imagenet_layout(model: nn.Module, summary: dict, out_file: str, what: str) -> None:
+def _save_in_imagenet_layout(model: nn.Module, summary: dict, out_file: str) -> None:
     """Writes ``model``'s backbone and fc6/fc7 under the detector's key paths (the layout of
     tools/convert_imagenet_weights.py), atomically, with ``summary`` as meta."""
     state = {f'backbone.{k}': v for k, v in model.backbone.state_dict().items()}
@@ -172,24 +79,8 @@ def _save_in_imagenet_layout(model: nn.Module, summary: dict, out_file: str, wha
     tmp = out_file + '.tmp'
     torch.save({'state_dict': {k: v.contiguous() for k, v in state.items()}, 'meta': summary}, tmp)
     os.replace(tmp, out_file)
-    print_log(f"stand-in pre-training: held-out {what} accuracy {summary['held_out_accuracy']:.3f} "
+    print_log(f"stand-in pre-training: held-out region accuracy {summary['held_out_accuracy']:.3f} "
               f'-> {out_file}', logger='current', level=logging.INFO)
-
-
-class RoIClassifier(_TrunkClassifier):
-    """Backbone → RoI max pooling of boxes to ``roi_size`` → fc6 → fc7 → logits (classes +
-    background): the detector's own path from image to fc7 (its RoI pooling op, its dropout)."""
-
-    def __init__(self, backbone: nn.Module, in_channels: int, roi_size: int, fc_channels: int,
-                 num_classes: int, dropout: float = 0.5, caffe_dropout: bool = False,
-                 stride: int = 16) -> None:
-        super().__init__(backbone, in_channels, roi_size, fc_channels, num_classes, dropout, caffe_dropout)
-        from faster_rcnn_ops import RoIPool  # the detector's RoI pooling (Caffe semantics)
-        self.roi_pool = RoIPool(roi_size, 1.0 / stride)
-
-    def forward(self, images: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
-        """``rois``: (K, 5) rows (image index, x1, y1, x2, y2) in input pixels."""
-        return self.classify(self.roi_pool(self.backbone(images)[0], rois))
 
 
 def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -295,8 +186,11 @@ def pretrain_on_toy_images(backbone: nn.Module, in_channels: int, roi_size: int,
         return (images, torch.from_numpy(np.concatenate(all_rois)),
                 torch.from_numpy(np.concatenate(all_labels)))
 
+    # Kaiming initialisation assumes unit-variance inputs, but the detector's pixels are 0-255
+    # minus the mean: scale the first conv down by the pixels' spread, or the activations (and
+    # the loss) blow up.
     first_conv = next(m for m in backbone.modules() if isinstance(m, nn.Conv2d))
-    with torch.no_grad():  # see pretrain_on_toy_crops
+    with torch.no_grad():
         spread = torch.cat([torch.from_numpy(s[0]).float().flatten() for s in train_scenes[:20]]).std()
         first_conv.weight /= spread.clamp(min=1.0)
     model = RoIClassifier(backbone, in_channels, roi_size, fc_channels, len(TOY_CLASSES) + 1,
@@ -329,11 +223,10 @@ def pretrain_on_toy_images(backbone: nn.Module, in_channels: int, roi_size: int,
             total += len(labels)
     accuracy = correct / max(total, 1)
     summary = dict(source='toy image regions (stand-in for ImageNet)', format='toy-pretraining',
-                   stand_in='regions', input_adapted=False, images=len(scenes), iters=iters,
+                   input_adapted=False, images=len(scenes), iters=iters,
                    held_out_accuracy=round(accuracy, 4), seconds=round(time.time() - start, 1))
-    _save_in_imagenet_layout(model, summary, out_file, 'region')
+    _save_in_imagenet_layout(model, summary, out_file)
     return summary
 
 
-__all__: List[str] = ['CropClassifier', 'toy_crops', 'pretrain_on_toy_crops', 'RoIClassifier',
-                      'toy_scene_images', 'pretrain_on_toy_images']
+__all__ = ['RoIClassifier', 'toy_scene_images', 'pretrain_on_toy_images']
