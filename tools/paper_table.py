@@ -10,7 +10,8 @@ table layout with the paper's VOC07 numbers beside ours, and says which data it 
   proposals, "no NMS" (6000), "no cls" (a seeded random N of the boxes), "no reg" (the anchors), each
   a setting of ``model.test_cfg.rpn`` (see ``PaperRPNHead``), with the detector evaluated by the
   config's test loop and evaluator on the proposals it gets. The "unshared" row (RPN and detector
-  with their own convs) is the step-1 RPN with the step-2 detector of a 4-step run: the RPN's
+  with their own convs; the paper: "we stop after the second step in the 4-step training
+  process") is the step-1 RPN with the step-2 detector of a 4-step run: the RPN's
   test-set proposals are written to a file, then the step-2 detector is evaluated on them. It needs
   the run's ``alternating/stages.json`` and the two stages' end checkpoints ``iter_<end>.pth`` in
   ``--stages-dir`` (default: the checkpoint's folder); without them the row says so.
@@ -324,7 +325,7 @@ def recall(args) -> dict:
         ax.set_xlim(0.5, 1.0)
         ax.set_ylim(0.0, 1.0)
         ax.grid(alpha=0.3)
-        ax.legend(loc='lower left')
+        ax.legend(loc='upper right')
     np.atleast_1d(axes)[0].set_ylabel('Recall')
     fig.tight_layout()
     fig.savefig(osp.join(out_dir, 'recall.png'), dpi=100)
@@ -369,8 +370,18 @@ def train_command(config: str, work_dir: str, cfg_options=None) -> list:
     return cmd
 
 
+def check_init_weights(config: str) -> None:
+    """A row config that starts from pre-trained weights must find them before training starts."""
+    init = load_config(config).model.get('init_cfg') or {}
+    checkpoint = init.get('checkpoint') if init.get('type') == 'Pretrained' else None
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise UserInputError(f'{config}: model.init_cfg.checkpoint {checkpoint} not found (the demo '
+                             'rows need `make demo` first; VOC rows take ImageNet weights, see README)')
+
+
 def train_row(config: str, work_dir: str, cfg_options=None) -> None:
     """Trains one row config with tools/train.py in a subprocess (its log in the work dir)."""
+    check_init_weights(config)
     os.makedirs(work_dir, exist_ok=True)
     log_file = osp.join(work_dir, 'paper_table_train.log')
     print(f'== training {config} -> {work_dir} (log: {log_file})', flush=True)

@@ -189,3 +189,11 @@ def test_row_configs_change_only_what_their_row_says(tool):
             cfg.model.rpn_head.loss_bbox.loss_weight = base_cfg.model.rpn_head.loss_bbox.loss_weight
             assert cfg.model == base_cfg.model
             assert cfg.train_cfg == base_cfg.train_cfg
+
+
+def test_training_a_row_without_its_initial_weights_is_a_user_error(tool, tmp_path, monkeypatch):
+    from faster_rcnn_paper.utils import UserInputError
+    monkeypatch.chdir(tmp_path)  # no data/toy/stand_in_imagenet_zf.pth here
+    with pytest.raises(UserInputError, match='stand_in_imagenet_zf.pth.*make demo'):
+        tool.main(['table9', '--set', 'toy', '--train', '--rows', 'lambda_1', '--work-dirs', str(tmp_path)])
+    assert not (tmp_path / 'table9_toy_lambda_1').exists()  # nothing started
