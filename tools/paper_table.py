@@ -141,7 +141,7 @@ def build_test_runner(cfg: Config, checkpoint: str, work_dir: str, proposal_file
     return runner
 
 
-def test_map(runner, rpn_cfg=None) -> float:
+def evaluate_map(runner, rpn_cfg=None) -> float:
     """VOC mAP (%) of the runner's model on its test split, with RPN settings ``rpn_cfg``."""
     model = runner.model
     if rpn_cfg is not None:
@@ -206,7 +206,7 @@ def unshared_map(cfg: Config, stages_dir: str, work_dir: str, rpn_cfg: dict):
     generate_proposals(runner, copy.deepcopy(cfg.test_dataloader), rpn_cfg, proposal_file,
                        description='step-1 RPN test proposals (unshared)')
     runner = build_test_runner(cfg, step2, work_dir, proposal_file=proposal_file)
-    return test_map(runner), f'step-1 RPN {osp.basename(step1)} + step-2 detector {osp.basename(step2)}'
+    return evaluate_map(runner), f'step-1 RPN {osp.basename(step1)} + step-2 detector {osp.basename(step2)}'
 
 
 def table2(args) -> dict:
@@ -235,7 +235,7 @@ def table2(args) -> dict:
             key = json.dumps(rpn_cfg, sort_keys=True)
             if key not in cache:
                 print(f'== {test_m}, {test_n} proposals: test_cfg.rpn overrides {overrides}', flush=True)
-                cache[key] = test_map(runner, rpn_cfg)
+                cache[key] = evaluate_map(runner, rpn_cfg)
             value = cache[key]
             note = ('' if ours == 'shared' else 'our detector: trained on shared RPN proposals (paper: on SS)')
         rows.append([train_m, train_n, test_m, test_n, fmt(paper), fmt(value) if value is not None else '—',
@@ -408,7 +408,7 @@ def evaluate_rows(table: str, rows, args) -> list:
         cfg = load_config(config, args.cfg_options)
         runner = build_test_runner(cfg, checkpoint, osp.join(work_dir, 'paper_table_test'))
         print(f'== evaluating {config}: {checkpoint}', flush=True)
-        value = test_map(runner)
+        value = evaluate_map(runner)
         data_line = data_line or describe_data(cfg, len(runner.test_dataloader.dataset))
         results.append(dict(row=suffix, config=config, work_dir=work_dir, checkpoint=checkpoint, mAP=value))
     for r in results:
