@@ -13,7 +13,24 @@ What differs from mmdet, and is therefore written here, is how proposals are mad
 3. sort by objectness, keep the top ``nms_pre`` (all when ``nms_pre <= 0``), NMS, keep the top
    ``max_per_img`` (mmdet takes the top-k before the size filter). Plain NMS runs as our
    compiled greedy NMS that stops after ``max_per_img`` kept boxes (identical output).
+
+The test-time ablations of the paper's Table 2 (§4.1, "Ablation Experiments on RPN") are keys of
+the same settings, all off by default (``tools/paper_table.py table2`` turns them on):
+
+* ``use_nms=False`` — "no NMS": step 3 keeps the top ``max_per_img`` boxes by rank without NMS,
+  overlapping or not;
+* ``rank_by='random'`` — "no cls": the objectness scores are not used; a random order, seeded by
+  ``random_seed`` and the image (its ``img_id``, else its path), replaces them wherever the boxes
+  are ranked (top ``nms_pre``, NMS, top ``max_per_img``), and the returned ``scores`` are those
+  random keys. The paper's rows use it with ``use_nms=False`` ("thus no NMS/ranking is used": a
+  random sample of N boxes);
+* ``use_box_regression=False`` — "no reg": the proposals are the anchors themselves, clipped to
+  the image explicitly to ``[0, W - 1] x [0, H - 1]`` (py-faster-rcnn ``clip_boxes``, the clip
+  every decoded box gets), not decoded from zero deltas (a decode can change the box: the
+  py-faster-rcnn decode makes it 1 px wider);
+* ``max_per_img`` — the number of proposals N (100 / 300 / 1000 / 6000 in Table 2).
 """
+import zlib
 from typing import List
 
 import torch
@@ -24,6 +41,26 @@ from mmdet.registry import MODELS
 from mmdet.structures.bbox import scale_boxes
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
+
+from faster_rcnn_paper.utils import UserInputError
+
+RANK_BY = ('objectness', 'random')
+
+
+def clip_to_image(boxes: torch.Tensor, img_shape) -> torch.Tensor:
+    """Boxes clipped to ``[0, W - 1] x [0, H - 1]`` (py-faster-rcnn ``clip_boxes``)."""
+    height, width = img_shape[:2]
+    x = boxes[:, 0::2].clamp(0, width - 1)
+    y = boxes[:, 1::2].clamp(0, height - 1)
+    return torch.stack([x[:, 0], y[:, 0], x[:, 1], y[:, 1]], dim=1)
+
+
+def random_rank_keys(num: int, img_meta: dict, seed: int, device) -> torch.Tensor:
+    """Uniform random keys, reproducible per image: seeded by ``seed`` and the image's id."""
+    image = str(img_meta.get('img_id', img_meta.get('img_path', '')))
+    # torch's CPU generator keeps 32 bits of a seed: hash seed and image into 32 bits
+    generator = torch.Generator().manual_seed(zlib.crc32(f'{int(seed)}:{image}'.encode()))
+    return torch.rand(num, generator=generator).to(device)
 
 
 @MODELS.register_module()
@@ -57,6 +94,10 @@ class PaperRPNHead(RPNHead):
         if not with_nms:
             raise ValueError('PaperRPNHead proposals always use NMS (with_nms=False given)')
         cfg = ConfigDict(self.test_cfg if cfg is None else cfg)
+        rank_by = cfg.get('rank_by', 'objectness')
+        if rank_by not in RANK_BY:
+            raise UserInputError(f'RPN proposal settings (test_cfg.rpn): rank_by must be one of '
+                                 f'{RANK_BY}, got {rank_by!r}')
         cls_score, bbox_pred, priors = cls_score_list[0], bbox_pred_list[0], mlvl_priors[0]
         deltas = bbox_pred.permute(1, 2, 0).reshape(-1, self.bbox_coder.encode_size)
         cls_score = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels)
@@ -64,9 +105,14 @@ class PaperRPNHead(RPNHead):
             scores = cls_score.sigmoid().reshape(-1)
         else:  # mmdet's label order: foreground 0, background 1
             scores = cls_score.softmax(-1)[:, 0]
+        if rank_by == 'random':  # Table 2 "no cls": a seeded random order instead of objectness
+            scores = random_rank_keys(scores.numel(), img_meta, cfg.get('random_seed', 0), scores.device)
 
         # 1. decode every anchor, clip to the (resized) image
-        bboxes = self.bbox_coder.decode(priors, deltas, max_shape=img_meta['img_shape'])
+        if cfg.get('use_box_regression', True):
+            bboxes = self.bbox_coder.decode(priors, deltas, max_shape=img_meta['img_shape'])
+        else:  # Table 2 "no reg": the anchors, clipped as decoded boxes are
+            bboxes = clip_to_image(priors, img_meta['img_shape'])
         # 2. minimum size at the original scale, inclusive widths (proposal_layer._filter_boxes)
         min_size = cfg.get('min_bbox_size', -1)
         if min_size > 0:
@@ -82,8 +128,12 @@ class PaperRPNHead(RPNHead):
         results = InstanceData()
         if bboxes.numel() > 0:
             max_per_img = cfg.get('max_per_img', -1)
-            nms_cfg = dict(cfg.nms)
-            if nms_cfg.pop('type', 'nms') == 'nms' and set(nms_cfg) <= {'iou_threshold', 'offset'}:
+            nms_cfg = dict(cfg.get('nms') or {})
+            if not cfg.get('use_nms', True):  # Table 2 "no NMS": top max_per_img, overlaps kept
+                keep = scores.sort(descending=True, stable=True)[1]
+                keep = keep[:max_per_img] if max_per_img > 0 else keep
+                scores = scores[keep]
+            elif nms_cfg.pop('type', 'nms') == 'nms' and set(nms_cfg) <= {'iou_threshold', 'offset'}:
                 # Greedy NMS that stops once max_per_img boxes are kept (same result, ~20x less
                 # work for 300 of 6000); see faster_rcnn_ops/nms.py.
                 keep = nms(bboxes, scores, nms_cfg['iou_threshold'], nms_cfg.get('offset', 0),
