@@ -14,7 +14,7 @@ import faster_rcnn_paper  # noqa: F401
 from faster_rcnn_paper.datasets.toy_voc import TOY_CLASSES
 from faster_rcnn_paper.utils.toy_pretraining import pretrain_on_toy_crops, pretrain_on_toy_images, toy_crops
 from mmdet.registry import MODELS
-from tests.tiny import REPO, make_tiny_voc, tiny_config
+from tests.tiny import REPO, make_tiny_voc, tiny_config, tool_env
 
 
 def test_toy_crops_cover_classes_and_background():
@@ -77,7 +77,7 @@ def test_infer_writes_pictures_and_json(tmp_path):
     images = [osp.join(data_root, 'VOC2007', 'JPEGImages', f'00000{i}.jpg') for i in (2, 3)]
     out = tmp_path / 'pictures'
     proc = subprocess.run([sys.executable, 'tools/infer.py', config, ckpt, *images, '--out-dir', str(out),
-                           '--score-thr', '0.0'], cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO),
+                           '--score-thr', '0.0'], cwd=REPO, env=tool_env(),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sorted(os.listdir(out)) == ['000002.png', '000003.png', 'detections.json']
@@ -86,7 +86,7 @@ def test_infer_writes_pictures_and_json(tmp_path):
     for det in report[0]['detections']:
         assert det['class'] in TOY_CLASSES and len(det['bbox']) == 4 and 0 <= det['score'] <= 1
     bad = subprocess.run([sys.executable, 'tools/infer.py', config, ckpt, 'missing.jpg', '--out-dir', str(out)],
-                         cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True)
+                         cwd=REPO, env=tool_env(), capture_output=True, text=True)
     assert bad.returncode != 0 and 'image not found: missing.jpg' in bad.stderr
 
 

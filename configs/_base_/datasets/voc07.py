@@ -78,3 +78,11 @@ test_dataloader = val_dataloader
 # VOC07 11-point mAP at IoU 0.5 with +1 areas (py-faster-rcnn voc_eval; difficult objects ignored).
 val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points')
 test_evaluator = val_evaluator
+
+# Test-time augmentation (`tools/test.py --tta`, as MMDetection's; the paper tests without it): the
+# image and its mirror image, merged per class by the model's own test NMS (test_cfg.rcnn: IoU 0.3,
+# 100 detections), keeping the unflipped view's ground truth for the metric. flip_offset is the box
+# convention of the flip in the pipelines above: 0 for mmdet's RandomFlip (x' = W - x), 1 for
+# py-faster-rcnn's flip of inclusive pixel boxes (x1' = W - x2 - 1). No tta_pipeline here: the tools
+# derive it from each config's test_pipeline (its scale), unflipped view first.
+tta_model = dict(type='PaperDetTTAModel', flip_offset=0)
