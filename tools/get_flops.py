@@ -3,8 +3,9 @@
     python tools/get_flops.py CONFIG [--shape 600 1000] [--cfg-options ...] [--debug]
 
 MMDetection's ``tools/analysis_tools/get_flops.py`` measures on images of the config's val set (it
-needs the data, e.g. VOC under ``data/VOCdevkit``). This tool builds only the model and counts one
-inference (``predict``: backbone, RPN with its proposals, RoI pooling, fc layers and NMS) on a
+needs the data, e.g. VOC under ``data/VOCdevkit``). This tool builds only the model and counts what mmdet's
+tool counts (the model's ``tensor`` mode: backbone, RPN with its proposals and their NMS, RoI
+pooling and the fc layers; not the final per-class NMS) on a
 generated image of ``--shape`` (height width; default 600 x 1000, the paper's resized VOC image) with
 MMEngine's ``get_model_complexity_info``. Our compiled ops (RoI pooling, RoI warping, NMS) are
 counted through the plugin's FLOP handles (``faster_rcnn_paper/utils/flop_handles.py``).
@@ -27,7 +28,8 @@ from mmdet.structures import DetDataSample
 
 
 def count(model, height: int, width: int) -> dict:
-    """``get_model_complexity_info`` of one ``predict`` pass on a seeded random image."""
+    """``get_model_complexity_info`` of one ``tensor``-mode pass (as mmdet's get_flops.py) on a
+    seeded random image."""
     image = torch.randint(0, 256, (3, height, width), dtype=torch.uint8,
                           generator=torch.Generator().manual_seed(0))
     shape = (height, width)
@@ -35,7 +37,7 @@ def count(model, height: int, width: int) -> dict:
                                          pad_shape=shape, batch_input_shape=shape))
     data = model.data_preprocessor(dict(inputs=[image], data_samples=[sample]), False)
     forward = model.forward
-    model.forward = partial(forward, data_samples=data['data_samples'], mode='predict')
+    model.forward = partial(forward, data_samples=data['data_samples'])
     try:
         return get_model_complexity_info(model, None, inputs=data['inputs'], show_table=False,
                                          show_arch=False)

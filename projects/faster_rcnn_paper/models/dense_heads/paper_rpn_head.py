@@ -60,10 +60,11 @@ class PaperRPNHead(RPNHead):
                                                gt_instances_ignore, unmap_outputs)
         self._warn_no_anchor_inside(img_meta)
         # py-faster-rcnn anchor_target_layer: every label -1 (ignored), no regression target.
-        # An empty assignment and sample keep mmdet's bookkeeping (avg_factor 0 for this image).
+        # An empty assignment and sample keep mmdet's bookkeeping.
         no_anchors = InstanceData(priors=flat_anchors[:0])
         assign_result = self.assigner.assign(no_anchors, gt_instances, gt_instances_ignore)
         sampling_result = self.sampler.sample(assign_result, no_anchors, gt_instances)
+        sampling_result.avg_factor = 0  # adds nothing to the batch's normaliser (mmdet's minimum is 2)
         num = flat_anchors.size(0) if unmap_outputs else 0
         labels = flat_anchors.new_full((num, ), self.num_classes, dtype=torch.long)
         label_weights = flat_anchors.new_zeros(num, dtype=torch.float)

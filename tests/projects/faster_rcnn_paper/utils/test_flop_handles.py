@@ -51,7 +51,7 @@ def test_detector_count_includes_roi_pooling_and_nms():
     sample = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1.0, 1.0),
                                          pad_shape=(h, w), batch_input_shape=(h, w)))
     data = model.data_preprocessor(dict(inputs=[torch.zeros(3, h, w, dtype=torch.uint8)], data_samples=[sample]))
-    model.forward = partial(model.forward, data_samples=data['data_samples'], mode='predict')
+    model.forward = partial(model.forward, data_samples=data['data_samples'])  # as mmdet's get_flops.py
     with torch.no_grad():
         analyzer = FlopAnalyzer(model, data['inputs'])
         counts = analyzer.by_operator()
