@@ -22,8 +22,7 @@ import mmcv
 from mmdet.apis import DetInferencer
 
 import faster_rcnn_paper  # noqa: F401  (registers the components)
-from faster_rcnn_paper.utils.strict_loading import (check_checkpoint_fits, is_unreadable_checkpoint_error,
-                                                     unreadable_checkpoint)
+from faster_rcnn_paper.utils.strict_loading import check_checkpoint_fits, read_checkpoint
 from faster_rcnn_paper.utils.tool_config import read_config
 from faster_rcnn_paper.utils.tool_errors import run_tool
 from faster_rcnn_paper.utils.user_input_error import UserFileNotFoundError
@@ -35,12 +34,7 @@ class StrictDetInferencer(DetInferencer):
 
     def __init__(self, model, weights: str, **kwargs) -> None:
         self._weights_file = weights
-        try:
-            super().__init__(model=model, weights=weights, **kwargs)
-        except Exception as error:  # noqa: BLE001 (only the loader's "not a checkpoint" errors are converted)
-            if is_unreadable_checkpoint_error(error):
-                raise unreadable_checkpoint(weights, error) from error
-            raise
+        super().__init__(model=model, weights=weights, **kwargs)
 
     def _load_weights_to_model(self, model, checkpoint, cfg) -> None:
         if checkpoint is not None:
@@ -53,8 +47,7 @@ def detect(config: str, checkpoint: str, images: List[str], out_dir: str,
     for path in images:
         if not osp.isfile(path):
             raise UserFileNotFoundError(f'image not found: {path}')
-    if not osp.isfile(checkpoint):
-        raise UserFileNotFoundError(f'checkpoint not found: {checkpoint}')
+    read_checkpoint(checkpoint)  # a missing or unreadable file as one line (DetInferencer reads it again)
     inferencer = StrictDetInferencer(model=read_config(config), weights=checkpoint, device=device,
                                      show_progress=False)
     classes = inferencer.model.dataset_meta['classes']

@@ -8,7 +8,6 @@ key is a :class:`UserInputError` naming the first few; keys the model does not h
 """
 import logging
 import os.path as osp
-import pickle
 import re
 from typing import List
 
@@ -30,31 +29,21 @@ def bare_model(model: nn.Module) -> nn.Module:
     return model
 
 
-def is_unreadable_checkpoint_error(error: BaseException) -> bool:
-    """Whether ``error``, raised by torch's loader, means the file is not a checkpoint that loads
-    safely (not a pickle / zip archive, truncated, or refused by the weights-only unpickler)."""
-    if isinstance(error, (pickle.UnpicklingError, EOFError)):
-        return True
-    return isinstance(error, RuntimeError) and 'PytorchStreamReader' in str(error)
-
-
-def unreadable_checkpoint(filename: str, error: BaseException) -> UserInputError:
-    text = str(error).strip()
-    first_line = text.splitlines()[0] if text else type(error).__name__
-    return UserInputError(f'{filename}: not a checkpoint that can be loaded safely ({first_line})')
-
-
 def read_checkpoint(filename: str) -> dict:
-    """The checkpoint at ``filename`` (a local path or URL), read weights-only on CPU; a missing or
-    unreadable file is a :class:`UserInputError` naming it."""
+    """The checkpoint at ``filename`` (a local path or URL), read weights-only on CPU; a missing file,
+    or one that torch cannot load safely (not a checkpoint, truncated, or holding objects the
+    weights-only unpickler refuses), is a :class:`UserInputError` naming it."""
     if '://' not in filename and not osp.isfile(filename):
         raise UserFileNotFoundError(f'checkpoint not found: {filename}')
     try:
         checkpoint = _load_checkpoint(filename, map_location='cpu')
-    except Exception as error:  # noqa: BLE001 (only the loader's "not a checkpoint" errors are converted)
-        if is_unreadable_checkpoint_error(error):
-            raise unreadable_checkpoint(filename, error) from error
+    except MemoryError:
         raise
+    except Exception as error:  # noqa: BLE001 (torch's unpickler raises many kinds on a bad file)
+        text = str(error).strip()
+        first_line = text.splitlines()[0] if text else ''
+        raise UserInputError(f'{filename}: not a checkpoint that can be loaded safely '
+                             f'({type(error).__name__}: {first_line})') from error
     if not isinstance(checkpoint, dict):
         raise UserInputError(f'{filename}: not a checkpoint (a {type(checkpoint).__name__}, expected a dict)')
     return checkpoint
