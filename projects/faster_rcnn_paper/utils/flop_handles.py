@@ -13,7 +13,7 @@ shapes fix). As in MMEngine, one FLOP is one multiply-add (a max or a comparison
 * ``faster_rcnn::roi_warp`` (bilinear RoI warping): 4 per bilinear sample, r² samples per output
   element: 4·r²·K·C·PH·PW (MMEngine counts ``grid_sampler`` as 4 per output element);
 * ``faster_rcnn::nms`` (greedy NMS that stops after ``max_output`` kept boxes): one per IoU it can
-  compute, min(N, max_output)·N for N boxes (N(N−1)/2-style all-pairs bound when uncapped: N·N).
+  compute at most, min(N, max_output)·N for N boxes (N·N when uncapped).
 """
 from math import prod
 from typing import Any, List
