@@ -85,6 +85,13 @@ def test_infer_writes_pictures_and_json(tmp_path):
     assert [r['image'] for r in report] == images
     for det in report[0]['detections']:
         assert det['class'] in TOY_CLASSES and len(det['bbox']) == 4 and 0 <= det['score'] <= 1
+    # tools/infer.py is a thin layer over mmdet's DetInferencer, which takes our config as it is
+    from mmdet.apis import DetInferencer
+    pred = DetInferencer(model=config, weights=ckpt, device='cpu', show_progress=False)(
+        images[0], return_datasamples=True)['predictions'][0].pred_instances
+    keep = pred.scores > 0.0
+    assert [[round(float(v), 1) for v in box] for box in pred.bboxes[keep]] == \
+        [det['bbox'] for det in report[0]['detections']]
     bad = subprocess.run([sys.executable, 'tools/infer.py', config, ckpt, 'missing.jpg', '--out-dir', str(out)],
                          cwd=REPO, env=tool_env(), capture_output=True, text=True)
     assert bad.returncode != 0 and 'image not found: missing.jpg' in bad.stderr
