@@ -1,5 +1,6 @@
 """Shared helpers for tests that train: a tiny generated VOC dataset and configs shrunk to it."""
 import copy
+import os
 import os.path as osp
 
 from mmengine.config import Config
@@ -8,6 +9,13 @@ from faster_rcnn_paper.demo.toy_voc import TOY_CLASSES, make_toy_voc
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_SCALE = (320, 224)  # (long, short) instead of (1000, 600): paper anchors (>= 128 px) still fit
+
+
+def tool_env(**extra) -> dict:
+    """Environment for running a tool as a subprocess: the repository first on PYTHONPATH (for
+    ``tests.*``), then whatever PYTHONPATH the tests run with (e.g. a worktree's projects/)."""
+    path = os.pathsep.join(p for p in (REPO, os.environ.get('PYTHONPATH', '')) if p)
+    return dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS='1', **extra)
 
 
 def make_tiny_voc(root, num_trainval=4, num_test=3, seed=0):

@@ -19,11 +19,14 @@ import time
 
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 import faster_rcnn_paper  # noqa: F401  (registers the components)
+from faster_rcnn_paper.utils.strict_loading import check_checkpoint_fits, read_checkpoint
+from faster_rcnn_paper.utils.tool_config import read_config
+from faster_rcnn_paper.utils.tool_errors import run_tool
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 
@@ -94,7 +97,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope('mmdet')
@@ -102,7 +105,9 @@ def main(argv=None):
     model = MODELS.build(cfg.model)
     model.init_weights()
     if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, map_location='cpu', logger='silent')
+        checkpoint = read_checkpoint(args.checkpoint)
+        check_checkpoint_fits(model, checkpoint, args.checkpoint)  # strict: every weight, same shape
+        _load_checkpoint_to_model(model, checkpoint)
     model.to(args.device).eval()
     if args.device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
@@ -146,4 +151,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main() and 0)
+    sys.exit(run_tool(lambda argv: main(argv) and 0))

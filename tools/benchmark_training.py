@@ -10,12 +10,15 @@ on the machine; the overhead share is the figure to compare.
 import argparse
 import json
 import os.path as osp
+import sys
 import tempfile
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import faster_rcnn_paper  # noqa: F401
+from faster_rcnn_paper.utils.tool_config import read_config
+from faster_rcnn_paper.utils.tool_errors import run_tool
 
 
 def main(argv=None) -> dict:
@@ -25,7 +28,7 @@ def main(argv=None) -> dict:
     parser.add_argument('--work-dir', default=None)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or tempfile.mkdtemp(prefix='benchmark_training_')
@@ -49,4 +52,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -1,31 +1,52 @@
-"""Check a dataset before a long training run: every annotation and every image.
+"""Check a dataset before a long training run: every annotation and every image, all problems in one
+run, grouped by kind.
 
     python tools/check_dataset.py CONFIG [--split train|val|test|all] [--min-side 16] [--max-aspect 8]
 
-Builds the config's dataset(s) — ``PaperVOCDataset`` already rejects missing/malformed XML files and
-missing images, and skips or clips bad boxes with a warning — then decodes every image the way
-training will (``mmcv.imread``, colour) and reports, per file:
+Reads every image id of the config's dataset(s) with ``PaperVOCDataset``'s own checks (a missing or
+empty ImageSets list, missing or malformed XML files, missing images; bad boxes are skipped or
+clipped with a warning in the log), without stopping at the first bad file, then decodes every image
+the way training will (``mmcv.imread``, colour) and reports:
 
-* unreadable or corrupt images (training would fail on them);
+errors (training would fail or be wrong):
+* files the dataset refuses (each with its reason);
+* unreadable or corrupt images;
 * images whose size differs from the annotation's ``<size>`` (boxes would be misplaced);
-* images too small or too elongated for the model: after the config's ``Resize`` the shorter side
-  must keep at least ``--min-side`` pixels (one stride-16 feature cell) and the aspect ratio must
-  stay within ``--max-aspect`` (otherwise no anchor fits inside the image and training stops);
-* images without any (non-difficult) object, which the training set filters out.
+* images whose shorter side falls under ``--min-side`` pixels after the config's ``Resize``;
+
+warnings (training runs, but the user should know):
+* training images that leave no anchor inside their border after the ``Resize`` (the same test as
+  the RPN's anchor targets, ``allowed_border`` of the config): the RPN ignores all their anchors, so
+  they give no RPN loss (``PaperRPNHead``);
+* images more elongated than ``--max-aspect``;
+* training images without objects (dropped by ``filter_cfg.filter_empty_gt`` when it is on) and with
+  only ``difficult`` objects (kept: they train as all-background images, their boxes ignored).
 
 Exits with status 1 if any error was found (warnings alone give 0), so it can gate a training job.
 """
 import argparse
-import os.path as osp
+import math
 import sys
 from collections import defaultdict
 
 import mmcv
-from mmengine.config import Config
+import torch
+from mmdet.models.task_modules.prior_generators import anchor_inside_flags
+from mmdet.registry import DATASETS, TASK_UTILS
 from mmengine.registry import init_default_scope
 
 import faster_rcnn_paper  # noqa: F401  (registers the dataset)
-from mmdet.registry import DATASETS
+from faster_rcnn_paper.utils.tool_config import read_config
+from faster_rcnn_paper.utils.tool_errors import one_line, run_tool
+from faster_rcnn_paper.utils.user_input_error import UserInputError
+
+#: (kind, severity) in the order they are printed
+KINDS = [
+    ('dataset list', 'error'), ('annotation or image file', 'error'), ('unreadable image', 'error'),
+    ('size differs from the annotation', 'error'), ('too small after Resize', 'error'),
+    ('no anchor inside the image', 'warning'), ('elongated image', 'warning'),
+    ('no objects', 'warning'), ('only difficult objects', 'warning'),
+]
 
 
 def resize_scale(pipeline):
@@ -47,37 +68,94 @@ def leaf_datasets(cfg):
     return [cfg]
 
 
-def check(dataset_cfg, min_side, max_aspect, report):
+def resized_shape(height, width, scale):
+    """(height, width) after mmcv's keep-ratio ``Resize`` to ``scale`` (mmcv.rescale_size)."""
+    factor = min(max(scale) / max(height, width), min(scale) / min(height, width))
+    return int(height * factor + 0.5), int(width * factor + 0.5)
+
+
+class AnchorCheck:
+    """Whether any anchor of the config's RPN lies inside an image of a given (resized) shape, as
+    the RPN's anchor targets decide it (``anchor_inside_flags`` with ``allowed_border``). The
+    feature map is taken as ceil(size / stride) cells."""
+
+    def __init__(self, model_cfg):
+        rpn_head = model_cfg.get('rpn_head') or {}
+        train_cfg = (model_cfg.get('train_cfg') or {}).get('rpn') or {}
+        self.allowed_border = train_cfg.get('allowed_border', -1)
+        self.generator = TASK_UTILS.build(rpn_head['anchor_generator']) if 'anchor_generator' in rpn_head else None
+        self._cache = {}
+
+    def any_inside(self, height, width):
+        if self.generator is None or self.allowed_border < 0:
+            return True
+        key = (height, width)
+        if key not in self._cache:
+            stride = self.generator.strides[0]
+            feat = (math.ceil(height / stride[1]), math.ceil(width / stride[0]))
+            anchors = self.generator.grid_priors([feat], device='cpu')[0]
+            valid = torch.ones(len(anchors), dtype=torch.bool)
+            self._cache[key] = bool(anchor_inside_flags(anchors, valid, (height, width), self.allowed_border).any())
+        return self._cache[key]
+
+
+def check(dataset_cfg, split, anchors, args, report):
+    """Check one dataset; problems go to ``report[kind]``; returns the number of images read."""
     scale = resize_scale(dataset_cfg.get('pipeline', []))
-    dataset_cfg = dict(dataset_cfg, pipeline=[], test_mode=True)  # test_mode: no filtering
-    dataset = DATASETS.build(dataset_cfg)
-    for idx in range(len(dataset)):
-        info = dataset.get_data_info(idx)
-        path = info['img_path']
-        try:
-            img = mmcv.imread(path, channel_order='bgr')
-            problem = 'the decoder returned nothing' if img is None else None
-        except Exception as e:  # noqa: BLE001 (any decoder failure is reported)
-            img, problem = None, str(e)
-        if img is None:
-            report['error'].append(f'{path}: cannot be read as an image ({problem})')
+    training = split == 'train'
+    filter_empty = bool((dataset_cfg.get('filter_cfg') or {}).get('filter_empty_gt', False)) and training
+    dataset = DATASETS.build(dict(dataset_cfg, pipeline=[], test_mode=True, lazy_init=True))
+    if not hasattr(dataset, 'check_each_image'):  # another dataset type: its own loading, all or nothing
+        dataset.full_init()
+        infos = [(str(i), dataset.get_data_info(i)) for i in range(len(dataset))]
+    else:
+        infos = dataset.check_each_image()
+    count = 0
+    for img_id, info in infos:
+        count += 1
+        if isinstance(info, UserInputError):
+            report['annotation or image file'].append(one_line(info))
             continue
-        h, w = img.shape[:2]
-        if (info.get('height'), info.get('width')) != (h, w):
-            report['error'].append(f"{path}: image is {w}x{h} but the annotation says "
-                                   f"{info.get('width')}x{info.get('height')}")
-        if scale is not None:
-            long_side, short_side = max(scale), min(scale)
-            factor = min(long_side / max(h, w), short_side / min(h, w))
-            if min(h, w) * factor < min_side:
-                report['error'].append(f'{path}: {w}x{h} becomes {round(w * factor)}x{round(h * factor)} '
-                                       f'after Resize{tuple(scale)}, under {min_side} px on a side')
-        if max(h, w) / max(min(h, w), 1) > max_aspect:
-            report['warning'].append(f'{path}: aspect ratio {max(h, w) / min(h, w):.1f} > {max_aspect}')
-        usable = [i for i in info.get('instances', []) if not i.get('ignore_flag', 0)]
-        if not usable:
-            report['warning'].append(f'{path}: no object to train on (skipped by filter_empty_gt)')
-    return len(dataset)
+        check_image(info, scale, training, filter_empty, anchors, args, report)
+    return count
+
+
+def check_image(info, scale, training, filter_empty, anchors, args, report):
+    path = info['img_path']
+    try:
+        img = mmcv.imread(path, channel_order='bgr')
+        problem = 'the decoder returned nothing' if img is None else None
+    except Exception as e:  # noqa: BLE001 (any decoder failure is reported)
+        img, problem = None, str(e)
+    if img is None:
+        report['unreadable image'].append(f'{path}: cannot be read as an image ({problem})')
+        return
+    h, w = img.shape[:2]
+    if (info.get('height'), info.get('width')) != (h, w):
+        report['size differs from the annotation'].append(
+            f"{path}: image is {w}x{h} but the annotation says {info.get('width')}x{info.get('height')}")
+    if scale is not None:
+        rh, rw = resized_shape(h, w, scale)
+        if min(rh, rw) < args.min_side:
+            report['too small after Resize'].append(
+                f'{path}: {w}x{h} becomes {rw}x{rh} after Resize{tuple(scale)}, under {args.min_side} px on a side')
+        elif training and not anchors.any_inside(rh, rw):
+            report['no anchor inside the image'].append(
+                f'{path}: {w}x{h} becomes {rw}x{rh} after Resize{tuple(scale)}; no anchor fits inside, '
+                f'so the RPN ignores all its anchors (no RPN loss from it)')
+    if max(h, w) / max(min(h, w), 1) > args.max_aspect:
+        report['elongated image'].append(f'{path}: aspect ratio {max(h, w) / min(h, w):.1f} > {args.max_aspect}')
+    if not training:
+        return
+    instances = info.get('instances', [])
+    if not instances:
+        report['no objects'].append(
+            f'{path}: no object; ' + ('skipped in training (filter_cfg.filter_empty_gt)' if filter_empty
+                                      else 'trains as an all-background image'))
+    elif all(i.get('ignore_flag', 0) for i in instances):
+        report['only difficult objects'].append(
+            f'{path}: only difficult (or ignored) objects; trains as an all-background image, their boxes '
+            f'ignored (kept by filter_empty_gt, which drops only images without objects)')
 
 
 def main(argv=None) -> int:
@@ -87,26 +165,37 @@ def main(argv=None) -> int:
     parser.add_argument('--min-side', type=int, default=16)
     parser.add_argument('--max-aspect', type=float, default=8.0)
     args = parser.parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
+    anchors = AnchorCheck(cfg.get('model', {}))
     splits = ['train', 'val', 'test'] if args.split == 'all' else [args.split]
     report = defaultdict(list)
     total = 0
+    seen = []
     for split in splits:
         loader = cfg.get(f'{split}_dataloader')
         if loader is None:
             continue
         for dataset_cfg in leaf_datasets(loader['dataset']):
+            if split == 'test' and dataset_cfg in seen:
+                continue  # test_dataloader = val_dataloader: checked once
+            seen.append(dataset_cfg)
             try:
-                total += check(dataset_cfg, args.min_side, args.max_aspect, report)
-            except (FileNotFoundError, ValueError) as e:
-                report['error'].append(f'{split}: {e}')
-    for kind in ('error', 'warning'):
-        for line in report[kind]:
-            print(f'{kind.upper()}: {line}')
-    print(f"checked {total} images: {len(report['error'])} error(s), {len(report['warning'])} warning(s)")
-    return 1 if report['error'] else 0
+                total += check(dataset_cfg, split, anchors, args, report)
+            except UserInputError as e:
+                report['dataset list'].append(f'{split}: {one_line(e)}')
+    counts = {'error': 0, 'warning': 0}
+    for kind, severity in KINDS:
+        lines = report.get(kind, [])
+        if not lines:
+            continue
+        counts[severity] += len(lines)
+        print(f'{severity.upper()}S: {kind} ({len(lines)})')
+        for line in lines:
+            print(f'  {severity.upper()}: {line}')
+    print(f"checked {total} images: {counts['error']} error(s), {counts['warning']} warning(s)")
+    return 1 if counts['error'] else 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -10,29 +10,35 @@ any model. Prints the relative approximation error of each layer.
 import argparse
 import os
 import os.path as osp
+import sys
 
 import torch
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 import faster_rcnn_paper  # noqa: F401  (registers the components)
 from faster_rcnn_paper.models.layers import TruncatedSVDLinear
+from faster_rcnn_paper.utils import UserInputError
+from faster_rcnn_paper.utils.strict_loading import check_checkpoint_fits, read_checkpoint
+from faster_rcnn_paper.utils.tool_config import read_config
+from faster_rcnn_paper.utils.tool_errors import run_tool
 from mmdet.registry import MODELS
 
 
 def compress(config: str, checkpoint: str, out_dir: str, fc6_rank: int, fc7_rank: int) -> dict:
-    cfg = Config.fromfile(config)
+    cfg = read_config(config)
     init_default_scope('mmdet')
     cfg.model.pop('init_cfg', None)
     model = MODELS.build(cfg.model)
-    ckpt = load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    ckpt = read_checkpoint(checkpoint)
+    check_checkpoint_fits(model, ckpt, checkpoint)  # strict: every weight present, same shape
+    _load_checkpoint_to_model(model, ckpt)
     head = model.roi_head.bbox_head
     errors = {}
     for name, rank in (('fc6', fc6_rank), ('fc7', fc7_rank)):
         layer = getattr(head, name)
         if not isinstance(layer, torch.nn.Linear):
-            raise ValueError(f'{name} of {checkpoint} is already factorised ({layer})')
+            raise UserInputError(f'{name} of {checkpoint} is already factorised ({layer})')
         svd = TruncatedSVDLinear.from_linear(layer, rank)
         with torch.no_grad():
             approx = svd.second.weight @ svd.first.weight
@@ -68,4 +74,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -9,6 +9,7 @@ by iteration.
 import argparse
 import glob
 import json
+import math
 import os.path as osp
 from collections import defaultdict
 
@@ -45,7 +46,7 @@ def plot(work_dir: str, out: str) -> str:
     series = defaultdict(list)
     for it, record in records.items():
         for key in LOSS_KEYS:
-            if key in record:
+            if key in record and math.isfinite(record[key]):  # NaN: not computed in this step
                 series[key].append((it, record[key]))
     fig, ax = plt.subplots(figsize=(10, 4.5))
     timeline = osp.join(work_dir, 'alternating', 'stages.json')

@@ -1,19 +1,22 @@
 """Train a detector of this project (same command line as MMDetection's ``tools/train.py``).
 
     python tools/train.py configs/faster_rcnn_vgg16_voc.py [--work-dir DIR] [--resume [CKPT]]
-        [--amp] [--auto-scale-lr] [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi]
+        [--amp] [--auto-scale-lr] [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi] [--debug]
 
 Multi-process / multi-node: ``tools/dist_train.sh CONFIG NUM_GPUS [args]`` (torchrun), as in mmdet.
 Without a GPU the distributed backend falls back from NCCL to gloo, so ``--launcher pytorch`` also
-runs on CPU.
+runs on CPU. Errors the user caused (a missing config, a dataset problem) print as one line
+(``--debug``: with the traceback).
 """
 import argparse
+import sys
 
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from faster_rcnn_paper.utils.tool_config import add_common_args, load_tool_config
+from faster_rcnn_paper.utils.tool_errors import run_tool
 
 
 def parse_args(argv=None):
@@ -54,4 +57,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -19,8 +19,11 @@ env_cfg = dict(
 
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='DetLocalVisualizer', vis_backends=vis_backends, name='visualizer')
-# mmengine's LogProcessor; names the current step during 4-step alternating training
-log_processor = dict(type='StageLogProcessor', window_size=50, by_epoch=False)
+# mmengine's LogProcessor; names the current step during 4-step alternating training and writes every
+# loss key in every JSON log line (NaN where a step does not compute it), as mmdet's
+# tools/analysis_tools/analyze_logs.py plot_curve needs
+log_processor = dict(type='StageLogProcessor', window_size=50, by_epoch=False,
+                     keys_in_every_line=('loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox', 'acc'))
 
 log_level = 'INFO'
 load_from = None

@@ -1,11 +1,14 @@
 """Faster R-CNN (Ren, He, Girshick, Sun; arXiv:1506.01497) as an MMDetection 3.x plugin.
 
 Importing the package (``custom_imports=dict(imports=['faster_rcnn_paper'])`` in a config) registers
-its components in mmdet's registries and lets torch's weights-only loader read MMEngine checkpoints.
+its components in mmdet's registries, lets torch's weights-only loader read MMEngine checkpoints and
+gives MMEngine's FLOP counter handles for our compiled ops.
 """
 from . import datasets, engine, evaluation, models  # noqa: F401  (registers the components)
 from .utils.checkpoint_safety import allow_mmengine_checkpoints
+from .utils.flop_handles import register_flop_handles
 
 allow_mmengine_checkpoints()
+register_flop_handles()
 
 __version__ = '0.1.0'

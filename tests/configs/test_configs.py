@@ -1,7 +1,6 @@
 """Every config loads and builds; the joint configs train and evaluate on tiny generated VOC data;
 downstream configs can inherit ours, alone or mixed with mmdet's own bases."""
 import glob
-import os
 import os.path as osp
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from mmengine.runner import Runner
 import faster_rcnn_paper  # noqa: F401
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
-from tests.tiny import REPO, make_tiny_voc, tiny_config
+from tests.tiny import REPO, make_tiny_voc, tiny_config, tool_env
 
 CONFIGS = sorted(osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs', '*.py')))
 
@@ -124,7 +123,7 @@ def test_train_py_trains_and_evaluates_joint_config(data_root, tmp_path):
     cfg.dump(config)
     proc = subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', str(tmp_path),
                            '--cfg-options', 'train_cfg.max_iters=4', 'optim_wrapper.optimizer.lr=0.0005'],
-                          cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True,
+                          cwd=REPO, env=tool_env(), capture_output=True,
                           text=True, timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
@@ -170,7 +169,7 @@ def test_joint_training_two_processes_gloo(data_root, tmp_path):
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     config = str(tmp_path / 'tiny_zf_joint.py')
     cfg.dump(config)
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    env = tool_env()
     single = subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', str(tmp_path / 'one')],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert single.returncode == 0, single.stderr[-3000:]

@@ -6,7 +6,7 @@ import sys
 import cv2
 import numpy as np
 
-from tests.tiny import REPO, TINY_SCALE, make_tiny_voc, tiny_config
+from tests.tiny import REPO, TINY_SCALE, make_tiny_voc, tiny_config, tool_env
 
 
 def run_check(tmp_path, data_root):
@@ -14,7 +14,7 @@ def run_check(tmp_path, data_root):
     config = str(tmp_path / 'cfg.py')
     cfg.dump(config)
     return subprocess.run([sys.executable, 'tools/check_dataset.py', config, '--split', 'train'], cwd=REPO,
-                          env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True, timeout=300)
+                          env=tool_env(), capture_output=True, text=True, timeout=300)
 
 
 def test_clean_dataset_passes(tmp_path):
@@ -43,7 +43,9 @@ def test_bad_images_are_reported(tmp_path):
     assert '000001.jpg: cannot be read as an image' in out
     assert '000002.jpg: image is' in out and 'but the annotation says' in out
     assert '000003.jpg' not in out
-    assert 'WARNING' in out and '000004.jpg: no object to train on' in out
+    # only difficult objects: kept by filter_empty_gt, trains as background (not "skipped")
+    assert 'WARNING' in out and '000004.jpg: only difficult (or ignored) objects; trains as an all-background' in out
+    assert 'skipped' not in out
     assert 'checked 5 images: 2 error(s)' in out
 
 
@@ -121,3 +123,54 @@ def test_unusual_but_valid_images_pass_the_check_and_train(tmp_path):
                                         data_samples=[s['data_samples'] for s in samples]), True)
     loss, log_vars = model.parse_losses(model(**data, mode='loss'))
     assert torch.isfinite(loss), log_vars
+
+
+def test_every_bad_file_is_reported_in_one_run_grouped(tmp_path):
+    """Five fatal files (malformed XML, missing XML, object without <name>, missing image, corrupt
+    JPEG): one run lists them all, grouped by kind, and the good images are still checked."""
+    root = make_tiny_voc(tmp_path / 'voc', num_trainval=7, num_test=1)
+    voc = os.path.join(root, 'VOC2007')
+    with open(os.path.join(voc, 'Annotations', '000001.xml'), 'w') as f:
+        f.write('<annotation><object>')
+    os.remove(os.path.join(voc, 'Annotations', '000002.xml'))
+    xml = os.path.join(voc, 'Annotations', '000003.xml')
+    text = open(xml).read()
+    start, end = text.index('<name>'), text.index('</name>') + len('</name>')
+    open(xml, 'w').write(text[:start] + text[end:])
+    os.remove(os.path.join(voc, 'JPEGImages', '000004.jpg'))
+    with open(os.path.join(voc, 'JPEGImages', '000005.jpg'), 'wb') as f:
+        f.write(b'not a jpeg')
+    proc = run_check(tmp_path, root)
+    out = proc.stdout
+    assert proc.returncode == 1, out + proc.stderr
+    assert 'ERRORS: annotation or image file (4)' in out
+    assert '000001.xml: malformed XML' in out
+    assert '000002.xml' in out and 'not found' in out
+    assert '000003.xml: object #1 has no <name>' in out
+    assert '000004.jpg' in out
+    assert 'ERRORS: unreadable image (1)' in out and '000005.jpg: cannot be read' in out
+    assert 'checked 7 images: 5 error(s)' in out
+
+
+def test_empty_image_list_is_named(tmp_path):
+    root = make_tiny_voc(tmp_path / 'voc', num_trainval=1, num_test=1)
+    open(os.path.join(root, 'VOC2007', 'ImageSets', 'Main', 'trainval.txt'), 'w').close()
+    proc = run_check(tmp_path, root)
+    assert proc.returncode == 1
+    assert 'ERRORS: dataset list (1)' in proc.stdout
+    assert 'is empty' in proc.stdout and 'ImageSets/Main/trainval.txt' in proc.stdout
+
+
+def test_image_without_an_anchor_inside_is_predicted(tmp_path):
+    """A 3000 x 200 image shown at the tiny scale (320 long side) is 320 x 21: no paper anchor
+    (the smallest is 184 x 96) fits inside it, so the RPN will ignore all its anchors."""
+    root = make_tiny_voc(tmp_path / 'voc', num_trainval=2, num_test=1)
+    voc = os.path.join(root, 'VOC2007')
+    cv2.imwrite(os.path.join(voc, 'JPEGImages', '000001.jpg'), np.full((200, 3000, 3), 90, np.uint8))
+    write_voc_xml(os.path.join(voc, 'Annotations', '000001.xml'), 3000, 200, [(100, 50, 400, 150)])
+    proc = run_check(tmp_path, root)
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr  # a warning: training runs (zero RPN loss for it)
+    assert 'WARNINGS: no anchor inside the image (1)' in out
+    assert '000001.jpg: 3000x200 becomes 320x21' in out and 'no anchor fits inside' in out
+    assert '000002.jpg: ' not in out.split('WARNINGS: no anchor inside the image')[1].split('WARNINGS:')[0]

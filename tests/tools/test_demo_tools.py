@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 import faster_rcnn_paper  # noqa: F401
 from faster_rcnn_paper.demo.toy_voc import TOY_CLASSES
 from mmdet.registry import MODELS
-from tests.tiny import REPO, make_tiny_voc, tiny_config
+from tests.tiny import REPO, make_tiny_voc, tiny_config, tool_env
 from tests.tools import load_tool
 
 
@@ -29,7 +29,7 @@ def test_infer_writes_pictures_and_json(tmp_path):
     images = [osp.join(data_root, 'VOC2007', 'JPEGImages', f'00000{i}.jpg') for i in (2, 3)]
     out = tmp_path / 'pictures'
     proc = subprocess.run([sys.executable, 'tools/infer.py', config, ckpt, *images, '--out-dir', str(out),
-                           '--score-thr', '0.0'], cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO),
+                           '--score-thr', '0.0'], cwd=REPO, env=tool_env(),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sorted(os.listdir(out)) == ['000002.png', '000003.png', 'detections.json']
@@ -37,8 +37,15 @@ def test_infer_writes_pictures_and_json(tmp_path):
     assert [r['image'] for r in report] == images
     for det in report[0]['detections']:
         assert det['class'] in TOY_CLASSES and len(det['bbox']) == 4 and 0 <= det['score'] <= 1
+    # tools/infer.py is a thin layer over mmdet's DetInferencer, which takes our config as it is
+    from mmdet.apis import DetInferencer
+    pred = DetInferencer(model=config, weights=ckpt, device='cpu', show_progress=False)(
+        images[0], return_datasamples=True)['predictions'][0].pred_instances
+    keep = pred.scores > 0.0
+    assert [[round(float(v), 1) for v in box] for box in pred.bboxes[keep]] == \
+        [det['bbox'] for det in report[0]['detections']]
     bad = subprocess.run([sys.executable, 'tools/infer.py', config, ckpt, 'missing.jpg', '--out-dir', str(out)],
-                         cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True)
+                         cwd=REPO, env=tool_env(), capture_output=True, text=True)
     assert bad.returncode != 0 and 'image not found: missing.jpg' in bad.stderr
 
 

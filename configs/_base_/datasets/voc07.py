@@ -81,3 +81,12 @@ test_dataloader = val_dataloader
 # files (py-faster-rcnn voc_eval; difficult objects ignored).
 val_evaluator = dict(type='PaperVOCMetric', metric='mAP', eval_mode='11points')
 test_evaluator = val_evaluator
+
+# Test-time augmentation (`tools/test.py --tta`, as MMDetection's; the paper tests without it): the
+# image and its mirror image, merged per class by the model's own test NMS (test_cfg.rcnn: IoU 0.3,
+# 100 detections), keeping the unflipped view's ground truth for the metric. flip_offset is the box
+# convention of the flip: 1 for py-faster-rcnn's flip of inclusive pixel boxes (x1' = W - x2 - 1,
+# PaperRandomFlip), 0 for mmdet's RandomFlip (x' = W - x). No tta_pipeline here: tools/test.py
+# derives it from each config's test_pipeline (its scale), the mirror image made at the original
+# scale, unflipped view first.
+tta_model = dict(type='PaperDetTTAModel', flip_offset=1)

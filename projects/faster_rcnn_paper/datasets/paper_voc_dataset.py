@@ -19,13 +19,17 @@ about missing images, unknown class names or boxes outside the image.
 What is ours: every problem is found while the data list is loaded (dataset construction, before any
 training iteration), and each kind is decided once:
 
-- ``ann_file`` (the ImageSets list) missing: ``FileNotFoundError`` naming the path;
-- an image id's XML file missing: ``FileNotFoundError`` naming the XML path and the image id;
+- ``ann_file`` (the ImageSets list) missing: ``UserFileNotFoundError`` naming the path and where
+  README says to put the data; empty: ``UserInputError`` naming it;
+- an image id's XML file missing: ``UserFileNotFoundError`` naming the XML path and the image id;
 - malformed XML, an object without ``<name>`` or ``<bndbox>``, a coordinate missing or not a finite
-  number, a ``<difficult>`` that is not a number: ``ValueError`` naming the XML file, the object
+  number, a ``<difficult>`` that is not a number: ``UserInputError`` naming the XML file, the object
   (``object #k``, 1-based in file order) and the problem;
 - image files missing (checked on local storage only; other backends are not probed): one
-  ``FileNotFoundError`` once the whole list is read, with the count and the first few paths;
+  ``UserFileNotFoundError`` once the whole list is read, with the count and the first few paths;
+
+(``UserInputError`` is a ``ValueError`` and ``UserFileNotFoundError`` also a ``FileNotFoundError``;
+the tools print them as one line.)
 - unknown class name: the object is skipped (its other elements are not checked), with one warning
   per class name;
 - ``xmax < xmin`` or ``ymax < ymin``: the object is skipped, with a warning;
@@ -53,7 +57,7 @@ import math
 import os.path as osp
 import xml.etree.ElementTree as ET
 from collections import Counter
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import mmcv
 from mmdet.datasets import VOCDataset
@@ -61,7 +65,12 @@ from mmdet.registry import DATASETS
 from mmengine.fileio import LocalBackend, get, get_file_backend, get_local_path, list_from_file
 from mmengine.logging import print_log
 
+from ..utils.user_input_error import UserFileNotFoundError, UserInputError
+
 _COORDS = ('xmin', 'ymin', 'xmax', 'ymax')
+#: Where README says to put the data (named in the error when a data list is missing).
+_DATA_HINT = ('put the dataset there or point data_root at it (PASCAL VOC: README.md, section '
+              '"Train on real PASCAL VOC")')
 
 
 class _LoadReport:
@@ -101,7 +110,7 @@ class _LoadReport:
             return
         listed = '; '.join(f'{path} (id {img_id!r})' for path, img_id in self.missing_images[:shown])
         more = ', ...' if len(self.missing_images) > shown else ''
-        raise FileNotFoundError(
+        raise UserFileNotFoundError(
             f'{self.prefix}: image files not found for {len(self.missing_images)} of the {num_images} '
             f'ids listed in {ann_file}: {listed}{more}')
 
@@ -151,25 +160,14 @@ class PaperVOCDataset(VOCDataset):
         """Read the image ids of ``ann_file`` and parse the XML file of each.
 
         Raises:
-            FileNotFoundError: ``ann_file``, an XML file or images are missing.
-            ValueError: an XML file is malformed or lacks a required value.
+            UserFileNotFoundError: ``ann_file``, an XML file or images are missing.
+            UserInputError: ``ann_file`` is empty; an XML file is malformed or lacks a required value.
         """
-        classes = self._metainfo.get('classes', None)
-        if classes is None:
-            raise ValueError(f'{type(self).__name__} needs `classes` in its metainfo')
-        self.cat2label = {cat: i for i, cat in enumerate(classes)}  # as mmdet's XMLDataset
-        self._name2label = self._normalised_class_lookup(classes)
-
+        self._prepare_class_lookup()
         img_ids = self._read_image_ids()
         self._load_report = _LoadReport(type(self).__name__, self.max_warnings_per_kind)
         try:
-            data_list = []
-            for img_id in img_ids:
-                raw_img_info = dict(
-                    img_id=img_id,
-                    file_name=osp.join(self.img_subdir, f'{img_id}.jpg'),
-                    xml_path=osp.join(self.sub_data_root, self.ann_subdir, f'{img_id}.xml'))
-                data_list.append(self.parse_data_info(raw_img_info))
+            data_list = [self.parse_data_info(self._raw_img_info(img_id)) for img_id in img_ids]
             self._load_report.raise_missing_images(len(img_ids), self.ann_file,
                                                    self.max_listed_missing_images)
             self._load_report.log_summary(len(data_list), self.ann_file)
@@ -177,14 +175,41 @@ class PaperVOCDataset(VOCDataset):
             self._load_report = None
         return data_list
 
+    def check_each_image(self) -> Iterator[Tuple[str, Union[dict, UserInputError]]]:
+        """``(image id, data info)`` for every id of ``ann_file``, or ``(image id, error)`` when the
+        files of that image are bad: what :meth:`load_data_list` reads, without stopping at the first
+        bad file (``tools/check_dataset.py`` reports them all). Build the dataset with
+        ``lazy_init=True`` to call it. A missing or empty ``ann_file`` raises at once."""
+        self._prepare_class_lookup()
+        for img_id in self._read_image_ids():
+            try:
+                yield img_id, self.parse_data_info(self._raw_img_info(img_id))
+            except UserInputError as error:
+                yield img_id, error
+
+    def _prepare_class_lookup(self) -> None:
+        classes = self._metainfo.get('classes', None)
+        if classes is None:
+            raise UserInputError(f'{type(self).__name__} needs `classes` in its metainfo')
+        self.cat2label = {cat: i for i, cat in enumerate(classes)}  # as mmdet's XMLDataset
+        self._name2label = self._normalised_class_lookup(classes)
+
+    def _raw_img_info(self, img_id: str) -> dict:
+        return dict(img_id=img_id, file_name=osp.join(self.img_subdir, f'{img_id}.jpg'),
+                    xml_path=osp.join(self.sub_data_root, self.ann_subdir, f'{img_id}.xml'))
+
     def _read_image_ids(self) -> List[str]:
         """The ImageSets list: one image id per line (py-faster-rcnn strips each line); blank lines
-        are skipped."""
+        are skipped. A missing or empty list is a :class:`UserInputError` naming it."""
         if self._is_local(self.ann_file) and not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f'{type(self).__name__}: ann_file (the ImageSets list of image '
-                                    f'ids) not found: {self.ann_file!r}')
+            raise UserFileNotFoundError(f'{type(self).__name__}: ann_file (the ImageSets list of image '
+                                        f'ids) not found: {self.ann_file!r}; {_DATA_HINT}')
         lines = list_from_file(self.ann_file, backend_args=self.backend_args)
-        return [line.strip() for line in lines if line.strip()]
+        img_ids = [line.strip() for line in lines if line.strip()]
+        if not img_ids:
+            raise UserInputError(f'{type(self).__name__}: ann_file (the ImageSets list of image ids) '
+                                 f'is empty: {self.ann_file!r}; it must list one image id per line')
+        return img_ids
 
     @staticmethod
     def _normalised_class_lookup(classes: Sequence[str]) -> Dict[str, int]:
@@ -193,7 +218,7 @@ class PaperVOCDataset(VOCDataset):
         for label, cls in enumerate(classes):
             key = str(cls).lower().strip()
             if key in lookup:
-                raise ValueError(f'classes {classes[lookup[key]]!r} and {cls!r} are the same name after '
+                raise UserInputError(f'classes {classes[lookup[key]]!r} and {cls!r} are the same name after '
                                  f'lower-casing and stripping, as XML names are compared')
             lookup[key] = label
         return lookup
@@ -234,7 +259,7 @@ class PaperVOCDataset(VOCDataset):
         if size is not None:  # without a size the image is missing and loading fails anyway
             instances = self._parse_objects(root, xml_path, *size, report)
         if standalone and image_missing:
-            raise FileNotFoundError(f'{type(self).__name__}: image of id {img_id!r} not found: {img_path}')
+            raise UserFileNotFoundError(f'{type(self).__name__}: image of id {img_id!r} not found: {img_path}')
 
         report.num_objects += len(instances)
         report.num_difficult += sum(inst['difficult'] for inst in instances)
@@ -249,7 +274,7 @@ class PaperVOCDataset(VOCDataset):
 
     def _read_xml(self, xml_path: str, img_id: str) -> ET.Element:
         """Parse ``xml_path``; a missing file or an XML syntax error is reported with its path."""
-        missing = FileNotFoundError(f'{type(self).__name__}: annotation file of image id {img_id!r} '
+        missing = UserFileNotFoundError(f'{type(self).__name__}: annotation file of image id {img_id!r} '
                                     f'not found: {xml_path} (listed in {self.ann_file})')
         if self._is_local(xml_path) and not osp.isfile(xml_path):
             raise missing
@@ -257,7 +282,7 @@ class PaperVOCDataset(VOCDataset):
             with get_local_path(xml_path, backend_args=self.backend_args) as local_path:
                 return ET.parse(local_path).getroot()
         except ET.ParseError as e:
-            raise ValueError(f'{xml_path}: malformed XML ({e})') from e
+            raise UserInputError(f'{xml_path}: malformed XML ({e})') from e
         except FileNotFoundError as e:  # reported so by a non-local backend
             raise missing from e
 
@@ -277,7 +302,7 @@ class PaperVOCDataset(VOCDataset):
             return None
         img = mmcv.imfrombytes(get(img_path, backend_args=self.backend_args), backend='cv2')
         if img is None:
-            raise ValueError(f'{img_path}: cannot be decoded, and its size is needed because '
+            raise UserInputError(f'{img_path}: cannot be decoded, and its size is needed because '
                              f'{xml_path} gives none')
         height, width = img.shape[:2]
         return width, height
@@ -290,7 +315,7 @@ class PaperVOCDataset(VOCDataset):
             where = f'{xml_path}: object #{index}'
             name_text = obj.findtext('name')
             if name_text is None or not name_text.strip():
-                raise ValueError(f'{where} has no <name>')
+                raise UserInputError(f'{where} has no <name>')
             name = name_text.lower().strip()  # py-faster-rcnn: obj.find('name').text.lower().strip()
             label = self._name2label.get(name)
             if label is None:
@@ -329,7 +354,7 @@ class PaperVOCDataset(VOCDataset):
         if min_size is None:
             return False
         if self.test_mode:
-            raise ValueError('filter_cfg.bbox_min_size must not be set with test_mode=True '
+            raise UserInputError('filter_cfg.bbox_min_size must not be set with test_mode=True '
                              '(as in mmdet, it only applies to training data)')
         return bbox[2] - bbox[0] < min_size or bbox[3] - bbox[1] < min_size
 
@@ -351,24 +376,24 @@ def _parse_difficult(obj: ET.Element, where: str) -> bool:
     try:
         return int(float(text)) != 0
     except ValueError:
-        raise ValueError(f'{where}: <difficult> is not a number: {text!r}') from None
+        raise UserInputError(f'{where}: <difficult> is not a number: {text!r}') from None
 
 
 def _parse_bndbox(obj: ET.Element, where: str) -> Tuple[float, float, float, float]:
     """The four ``<bndbox>`` values as finite floats (the file's 1-based inclusive convention)."""
     bndbox = obj.find('bndbox')
     if bndbox is None:
-        raise ValueError(f'{where} has no <bndbox>')
+        raise UserInputError(f'{where} has no <bndbox>')
     values = []
     for key in _COORDS:
         text = bndbox.findtext(key)
         if text is None or not text.strip():
-            raise ValueError(f'{where}: <bndbox> has no <{key}>')
+            raise UserInputError(f'{where}: <bndbox> has no <{key}>')
         try:
             value = float(text)
         except ValueError:
             value = math.nan
         if not math.isfinite(value):
-            raise ValueError(f'{where}: <bndbox> <{key}> is not a number: {text!r}')
+            raise UserInputError(f'{where}: <bndbox> <{key}> is not a number: {text!r}')
         values.append(value)
     return tuple(values)

@@ -4,9 +4,10 @@ from .detectors import PaperFasterRCNN
 from .layers import CaffeDropout, WithinChannelLRN
 from .roi_heads import CaffeRoIExtractor, FastRCNNBBoxHead, NonApproximateRoIHead
 from .task_modules import LegacyBboxOverlaps2D, PaperAnchorGenerator, PaperDeltaXYWHBBoxCoder
+from .test_time_augs import PaperDetTTAModel
 
 __all__ = [
     'VGG16', 'ZFNet', 'PaperRPNHead', 'PaperFasterRCNN', 'CaffeDropout', 'WithinChannelLRN', 'CaffeRoIExtractor',
     'FastRCNNBBoxHead', 'LegacyBboxOverlaps2D', 'NonApproximateRoIHead', 'PaperAnchorGenerator',
-    'PaperDeltaXYWHBBoxCoder'
+    'PaperDeltaXYWHBBoxCoder', 'PaperDetTTAModel'
 ]

@@ -6,6 +6,18 @@ import torch
 from mmengine.config import Config
 
 from .cpu_distributed import setup_cpu_distributed
+from .user_input_error import UserFileNotFoundError
+
+
+def read_config(path: str) -> Config:
+    """``Config.fromfile(path)``; a missing file (the config or one of its ``_base_`` files) is a
+    :class:`UserFileNotFoundError` naming it."""
+    if not osp.isfile(path):
+        raise UserFileNotFoundError(f'config file not found: {path}')
+    try:
+        return Config.fromfile(path)
+    except FileNotFoundError as error:
+        raise UserFileNotFoundError(f'{path}: {error}') from error
 
 
 def add_common_args(parser) -> None:
@@ -26,7 +38,7 @@ def load_tool_config(args) -> Config:
     the work dir (command line > config > ./work_dirs/<config name>) and, without a GPU,
     multi-process runs over gloo."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

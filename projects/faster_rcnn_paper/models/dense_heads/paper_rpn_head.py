@@ -29,17 +29,28 @@ the same settings, all off by default (``tools/paper_table.py table2`` turns the
   every decoded box gets), not decoded from zero deltas (a decode can change the box: the
   py-faster-rcnn decode makes it 1 px wider);
 * ``max_per_img`` — the number of proposals N (100 / 300 / 1000 / 6000 in Table 2).
+
+Training targets differ in one case: an image so small or elongated after resizing that no anchor
+lies inside its border (e.g. 3000×200 shown at 1000×67: the smallest paper anchor is 184×96). mmdet
+raises ``ValueError: There is no valid anchor inside the image boundary``; py-faster-rcnn's
+``anchor_target_layer`` ignores every anchor (all labels -1), so the image gives no RPN loss. This
+head does the same (all anchors ignored, zero RPN loss for that image; the other images of the batch
+keep their normalisation) and logs a warning naming the file once. ``tools/check_dataset.py``
+predicts such images.
 """
+import logging
 import zlib
-from typing import List
+from typing import List, Optional
 
 import torch
 from faster_rcnn_ops import nms
 from mmcv.ops import batched_nms
 from mmdet.models.dense_heads import RPNHead
+from mmdet.models.task_modules.prior_generators import anchor_inside_flags
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import scale_boxes
 from mmengine.config import ConfigDict
+from mmengine.logging import print_log
 from mmengine.structures import InstanceData
 
 from faster_rcnn_paper.utils import UserInputError
@@ -69,7 +80,45 @@ class PaperRPNHead(RPNHead):
 
     The proposal settings come from ``train_cfg.rpn_proposal`` / ``test_cfg.rpn`` as in mmdet:
     ``nms_pre``, ``max_per_img``, ``nms`` and ``min_bbox_size`` (in original-image pixels).
+    An image without any anchor inside its border gets all anchors ignored (module docstring).
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._warned_no_anchor_inside = set()  # files already named in a warning
+
+    def _get_targets_single(self, flat_anchors, valid_flags, gt_instances: InstanceData, img_meta: dict,
+                            gt_instances_ignore: Optional[InstanceData] = None,
+                            unmap_outputs: bool = True) -> tuple:
+        inside_flags = anchor_inside_flags(flat_anchors, valid_flags, img_meta['img_shape'][:2],
+                                           self.train_cfg['allowed_border'])
+        if inside_flags.any():
+            return super()._get_targets_single(flat_anchors, valid_flags, gt_instances, img_meta,
+                                               gt_instances_ignore, unmap_outputs)
+        self._warn_no_anchor_inside(img_meta)
+        # py-faster-rcnn anchor_target_layer: every label -1 (ignored), no regression target.
+        # An empty assignment and sample keep mmdet's bookkeeping.
+        no_anchors = InstanceData(priors=flat_anchors[:0])
+        assign_result = self.assigner.assign(no_anchors, gt_instances, gt_instances_ignore)
+        sampling_result = self.sampler.sample(assign_result, no_anchors, gt_instances)
+        sampling_result.avg_factor = 0  # adds nothing to the batch's normaliser (mmdet's minimum is 2)
+        num = flat_anchors.size(0) if unmap_outputs else 0
+        labels = flat_anchors.new_full((num, ), self.num_classes, dtype=torch.long)
+        label_weights = flat_anchors.new_zeros(num, dtype=torch.float)
+        bbox_targets = flat_anchors.new_zeros(num, self.bbox_coder.encode_size)
+        bbox_weights = flat_anchors.new_zeros(num, self.bbox_coder.encode_size)
+        return (labels, label_weights, bbox_targets, bbox_weights, sampling_result.pos_inds,
+                sampling_result.neg_inds, sampling_result)
+
+    def _warn_no_anchor_inside(self, img_meta: dict) -> None:
+        name = img_meta.get('img_path', img_meta.get('img_id', '?'))
+        if name in self._warned_no_anchor_inside:
+            return
+        self._warned_no_anchor_inside.add(name)
+        height, width = img_meta['img_shape'][:2]
+        print_log(f'{name}: no anchor lies inside the image after resizing ({width}x{height}); all its '
+                  f'anchors are ignored (no RPN loss from it, as py-faster-rcnn). '
+                  f'tools/check_dataset.py lists such images.', logger='current', level=logging.WARNING)
 
     def proposals_with_grad(self, cls_scores, bbox_preds, batch_img_metas: List[dict],
                             cfg: ConfigDict) -> List[InstanceData]:

@@ -14,6 +14,7 @@ from mmengine.logging import MMLogger
 
 import faster_rcnn_paper  # noqa: F401  (registers the components)
 from faster_rcnn_paper.datasets import PaperVOCDataset
+from faster_rcnn_paper.utils import UserInputError
 
 CLASSES = ('cat', 'dog')
 ANN_FILE = 'VOC2007/ImageSets/Main/trainval.txt'
@@ -226,6 +227,36 @@ def test_missing_images_are_reported_together(tmp_path):
     assert 'image files not found for 2 of the 3 ids' in message
     assert voc_path(data_root, 'JPEGImages', 'a.jpg') in message
     assert voc_path(data_root, 'JPEGImages', 'c.jpg') in message
+
+
+def test_empty_ann_file_is_named(tmp_path):
+    """Blank lines only: a clear error naming the list (numpy's "need at least one array to
+    concatenate" before)."""
+    data_root = make_voc(tmp_path, {'a': ann_xml(obj_xml())}, ids_text='\n  \n')
+    with pytest.raises(UserInputError, match=r'is empty: .*ImageSets/Main/trainval\.txt'):
+        build(data_root)
+
+
+def test_dataset_errors_are_user_input_errors_that_tools_print_as_one_line(tmp_path):
+    data_root = make_voc(tmp_path, {'a': ann_xml(obj_xml()), 'b': '<annotation><object>'})
+    with pytest.raises(UserInputError):
+        build(data_root)
+    with pytest.raises(UserInputError, match='Train on real PASCAL VOC') as error:
+        build(data_root, ann_file='VOC2007/ImageSets/Main/nope.txt')
+    assert isinstance(error.value, FileNotFoundError)  # still one, for code that catches that
+
+
+def test_check_each_image_reports_every_bad_file(tmp_path):
+    data_root = make_voc(tmp_path, {'a': ann_xml(obj_xml()), 'b': '<annotation><object>',
+                                    'c': ann_xml(obj_xml(drop=('name',))), 'd': ann_xml(obj_xml())})
+    os.remove(voc_path(data_root, 'JPEGImages', 'd.jpg'))
+    dataset = build(data_root, lazy_init=True)
+    results = dict(dataset.check_each_image())
+    assert list(results) == ['a', 'b', 'c', 'd']
+    assert isinstance(results['a'], dict) and len(results['a']['instances']) == 1
+    assert 'b.xml: malformed XML' in str(results['b'])
+    assert 'c.xml: object #1 has no <name>' in str(results['c'])
+    assert 'd.jpg' in str(results['d']) and isinstance(results['d'], FileNotFoundError)
 
 
 class DelegatingRemoteBackend(BaseStorageBackend):

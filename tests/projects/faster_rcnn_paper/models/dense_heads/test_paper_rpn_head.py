@@ -109,3 +109,57 @@ def test_no_box_survives_and_rescale():
                                    batch_img_metas=[meta],
                                    cfg=head.test_cfg, rescale=True)
     assert res.bboxes.max() <= 31.5 + 1e-4  # clipped to 63 on the resized image, then halved
+
+
+def rpn_losses(head, feats, metas, gt_boxes):
+    """The head's training losses on ``feats`` for images ``metas`` with one gt box each."""
+    from mmengine.structures import InstanceData
+    cls_scores, bbox_preds = head((feats, ))
+    gts = [InstanceData(bboxes=torch.tensor([box], dtype=torch.float32), labels=torch.tensor([0]))
+           for box in gt_boxes]
+    torch.manual_seed(0)  # the anchor sampler draws at random
+    return head.loss_by_feat(cls_scores, bbox_preds, gts, metas)
+
+
+def test_image_without_anchor_inside_gives_zero_rpn_loss_and_a_warning(tmp_path):
+    """py-faster-rcnn's anchor_target_layer ignores every anchor of such an image; mmdet raises
+    "There is no valid anchor inside the image boundary". A 1000 x 67 image (a 3000 x 200 VOC
+    image at the paper's scale): the smallest paper anchor, 184 x 96, cannot fit."""
+    import logging
+    import os.path as osp
+    from mmengine.config import Config
+    from mmengine.logging import MMLogger
+    from tests.tiny import REPO
+    cfg = Config.fromfile(osp.join(REPO, 'configs/faster_rcnn_zf_joint_voc.py'))
+    head_cfg = cfg.model.rpn_head
+    head_cfg.update(in_channels=8, feat_channels=8, train_cfg=cfg.model.train_cfg.rpn, test_cfg=None)
+    head = MODELS.build(head_cfg)
+    head.init_weights()
+    torch.manual_seed(1)
+    feats = torch.randn(2, 8, 38, 63)  # a padded batch: 600 x 1000
+    batch = (600, 1000)
+    normal = dict(img_shape=(600, 1000), pad_shape=batch, batch_input_shape=batch, img_path='normal.jpg')
+    thin = dict(img_shape=(67, 1000), pad_shape=batch, batch_input_shape=batch, img_path='data/thin.jpg')
+
+    messages = []
+
+    class ListHandler(logging.Handler):  # MMLogger does not propagate to caplog
+
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    logger, handler = MMLogger.get_current_instance(), ListHandler(level=logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        alone = rpn_losses(head, feats[1:], [thin], [(10, 5, 200, 60)])
+    finally:
+        logger.removeHandler(handler)
+    assert sum(alone['loss_rpn_cls']).item() == 0 and sum(alone['loss_rpn_bbox']).item() == 0
+    assert any('data/thin.jpg' in m and 'no anchor lies inside' in m for m in messages), messages
+
+    # Beside a normal image it changes nothing: the normal image's loss keeps its normalisation.
+    only_normal = rpn_losses(head, feats[:1], [normal], [(100, 100, 400, 300)])
+    both = rpn_losses(head, feats, [normal, thin], [(100, 100, 400, 300), (10, 5, 200, 60)])
+    for key in ('loss_rpn_cls', 'loss_rpn_bbox'):
+        assert sum(both[key]).item() == pytest.approx(sum(only_normal[key]).item(), rel=1e-6)
+        assert sum(only_normal[key]).item() > 0
