@@ -53,7 +53,7 @@ from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 from mmengine.structures import InstanceData
 
-from faster_rcnn_paper.utils import UserInputError
+from ...utils.user_input_error import UserInputError
 
 RANK_BY = ('objectness', 'random')
 
