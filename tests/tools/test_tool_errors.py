@@ -9,7 +9,7 @@ import torch
 from mmengine.registry import init_default_scope
 
 import faster_rcnn_paper  # noqa: F401
-from faster_rcnn_paper.datasets.toy_voc import TOY_CLASSES
+from faster_rcnn_paper.demo.toy_voc import TOY_CLASSES
 from mmdet.registry import MODELS
 from tests.tiny import REPO, make_tiny_voc, tiny_config, tool_env
 
