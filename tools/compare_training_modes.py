@@ -70,7 +70,7 @@ def total_iterations(config: str, scale: float) -> int:
 
 def run(cmd, log_file):
     with open(log_file, 'w') as log:
-        proc = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), stdout=log,
+        proc = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get('PYTHONPATH')]))), stdout=log,
                               stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed; see {log_file}")

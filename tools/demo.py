@@ -32,7 +32,7 @@ def banner(text):
 
 def run(cmd):
     print('$ ' + ' '.join(cmd), flush=True)
-    subprocess.run(cmd, cwd=REPO, check=True, env=dict(os.environ, PYTHONPATH=REPO))
+    subprocess.run(cmd, cwd=REPO, check=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get('PYTHONPATH')]))))
 
 
 def run_once(output, cmd):
