@@ -28,8 +28,6 @@ Inputs are preprocessed as the detector's (BGR minus the config's pixel means).
 """
 import logging
 import math
-import os
-import os.path as osp
 import time
 from typing import List, Sequence, Tuple
 
@@ -41,6 +39,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..datasets.toy_voc import TOY_CLASSES, render_toy_image, toy_rng
+from .atomic_write import atomic_torch_save
 
 
 class _TrunkClassifier(nn.Module):
@@ -168,10 +167,7 @@ def _save_in_imagenet_layout(model: nn.Module, summary: dict, out_file: str, wha
     for name in ('fc6', 'fc7'):
         for param, value in getattr(model, name).state_dict().items():
             state[f'roi_head.bbox_head.{name}.{param}'] = value
-    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    tmp = out_file + '.tmp'
-    torch.save({'state_dict': {k: v.contiguous() for k, v in state.items()}, 'meta': summary}, tmp)
-    os.replace(tmp, out_file)
+    atomic_torch_save({'state_dict': {k: v.contiguous() for k, v in state.items()}, 'meta': summary}, out_file)
     print_log(f"stand-in pre-training: held-out {what} accuracy {summary['held_out_accuracy']:.3f} "
               f'-> {out_file}', logger='current', level=logging.INFO)
 
