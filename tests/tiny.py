@@ -1,5 +1,6 @@
 """Shared helpers for tests that train: a tiny generated VOC dataset and configs shrunk to it."""
 import copy
+import os
 import os.path as osp
 
 from mmengine.config import Config
@@ -9,6 +10,13 @@ from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_SCALE = (320, 224)  # (long, short) instead of (1000, 600): paper anchors (>= 128 px) still fit
+
+
+def subprocess_env(**extra):
+    """Environment of a tool run as a subprocess: the repository (and the caller's PYTHONPATH, so
+    that a worktree's code is the one imported) on the path."""
+    path = os.pathsep.join(p for p in (REPO, os.environ.get('PYTHONPATH')) if p)
+    return dict(os.environ, PYTHONPATH=path, **extra)
 
 
 def make_tiny_voc(root, num_trainval=4, num_test=3, seed=0):

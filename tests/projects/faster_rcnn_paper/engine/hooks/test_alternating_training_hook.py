@@ -15,7 +15,7 @@ from mmengine.config import Config
 
 from faster_rcnn_paper.datasets import load_proposal_file, read_proposal_meta
 from tests.projects.faster_rcnn_paper.datasets.test_proposal_file import crafted_pickle
-from tests.tiny import REPO, make_tiny_voc, tiny_config
+from tests.tiny import REPO, make_tiny_voc, subprocess_env, tiny_config
 
 STAGES = ['step1_rpn', 'step2_fast_rcnn', 'step3_rpn', 'step4_fast_rcnn']
 ITERS = 3  # per stage: stage k ends at iteration 3k
@@ -55,7 +55,7 @@ def without_fault(config):
 
 
 def train(config, work_dir, *args, launcher=None, check=True):
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    env = subprocess_env(OMP_NUM_THREADS='1')
     if launcher:
         cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
                '--master_port=29531', osp.join(REPO, 'tools/train.py'), config, '--work-dir',
@@ -170,7 +170,7 @@ def test_final_checkpoint_has_one_backbone_and_evaluates(uninterrupted, data_roo
     test_work = osp.join(work, 'test')
     proc = subprocess.run([sys.executable, osp.join(REPO, 'tools/test.py'), osp.join(work, 'tiny_config.py'),
                            osp.join(work, 'faster_rcnn_final.pth'), '--work-dir', test_work],
-                          cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True,
+                          cwd=REPO, env=subprocess_env(), capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'pascal_voc/mAP' in proc.stdout + proc.stderr

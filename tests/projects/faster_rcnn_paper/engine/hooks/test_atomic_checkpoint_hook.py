@@ -9,9 +9,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.tiny import REPO, make_tiny_voc, tiny_config
+from tests.tiny import REPO, make_tiny_voc, subprocess_env, tiny_config
 
-ENV = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+ENV = subprocess_env(OMP_NUM_THREADS='1')
 
 
 @pytest.fixture(scope='module')
