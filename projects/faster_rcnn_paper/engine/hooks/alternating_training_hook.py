@@ -264,7 +264,8 @@ class AlternatingTrainingHook(Hook):
             if stage is None:
                 problem = 'is no longer in the config'
             elif (stage.mode, stage.begin) != (entry['mode'], entry['begin']) or (
-                    entry['end'] <= iteration and stage.end != entry['end']) or stage.end <= iteration:
+                    stage.end != entry['end'] if entry['end'] <= iteration else stage.end <= iteration):
+                # a finished stage must keep its end; the current one may not end before the checkpoint
                 problem = f'is now {stage.mode}, iterations {stage.begin}-{stage.end}'
             if problem:
                 raise UserInputError(
