@@ -1,6 +1,4 @@
 """tools/benchmark.py (Table-5 split) and tools/compress_fc_svd.py on small models."""
-import os
-import os.path as osp
 import subprocess
 import sys
 
@@ -10,9 +8,9 @@ from mmengine.registry import init_default_scope
 
 import faster_rcnn_paper  # noqa: F401
 from mmdet.registry import MODELS
-from tests.tiny import REPO
+from tests.tiny import REPO, subprocess_env
 
-ENV = dict(os.environ, PYTHONPATH=REPO)
+ENV = subprocess_env()
 
 
 def test_benchmark_prints_table5_split_and_json(tmp_path):

@@ -4,6 +4,6 @@ from .imagenet_weights import SOURCE_FORMATS, convert_imagenet_weights, convert_
 from .user_input_error import UserInputError
 
 __all__ = [
-    'atomic_path', 'atomic_torch_save', 'atomic_write', 'allow_mmengine_checkpoints', 'checkpoint_safe_globals', 'SOURCE_FORMATS',
-    'convert_imagenet_weights', 'convert_state_dict', 'UserInputError'
+    'atomic_path', 'atomic_torch_save', 'atomic_write', 'allow_mmengine_checkpoints', 'checkpoint_safe_globals',
+    'SOURCE_FORMATS', 'convert_imagenet_weights', 'convert_state_dict', 'UserInputError'
 ]

@@ -219,7 +219,8 @@ class AlternatingTrainingHook(Hook):
         self._cfg = cfg
         if any(s.mode == 'fast_rcnn' for s in self.stages):
             # mmdet's own load_proposals unpickles the file; PaperVOCDataset reads our .npz only
-            for where, loader in (('train_dataloader', cfg.train_dataloader), ('val_dataloader', cfg.get('val_dataloader'))):
+            loaders = (('train_dataloader', cfg.train_dataloader), ('val_dataloader', cfg.get('val_dataloader')))
+            for where, loader in loaders:
                 for name in _leaf_dataset_types(loader['dataset']) if loader else []:
                     dataset_cls = DATASETS.get(name) if isinstance(name, str) else name
                     if dataset_cls is None or not issubclass(dataset_cls, PaperVOCDataset):

@@ -40,7 +40,8 @@ def test_paper_config_stages():
 @pytest.mark.parametrize('stages,message', [
     (dict(a=dict(mode='rpn', max_iters=2, lr=0.1)), r"stages\.a: unknown key 'lr'"),
     (dict(a=dict(max_iters=2)), r"stages\.a: missing key 'mode'"),
-    (dict(a=dict(mode='joint', max_iters=2)), r"stages\.a: key 'mode' must be one of \['rpn', 'fast_rcnn'\], got 'joint'"),
+    (dict(a=dict(mode='joint', max_iters=2)),
+     r"stages\.a: key 'mode' must be one of \['rpn', 'fast_rcnn'\], got 'joint'"),
     (dict(a=dict(mode='rpn', max_iters=-5)), r"stages\.a: key 'max_iters' must be a positive int, got -5"),
     (dict(a=dict(mode='rpn', max_iters=0)), r"stages\.a: key 'max_iters' must be a positive int"),
     (dict(a=dict(mode='rpn', max_iters=2, batch_size=0)), r"stages\.a: key 'batch_size'"),

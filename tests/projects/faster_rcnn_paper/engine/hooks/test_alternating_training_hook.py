@@ -86,10 +86,12 @@ def backbone(state):
 
 
 def copy_work(src, dst):
+    """A copy of a finished work dir; returns its config, kept outside it (train.py writes the
+    config it ran, with --cfg-options, into the work dir)."""
     shutil.copytree(src, dst)
-    config = osp.join(str(dst), 'tiny_config.py')
-    cfg = Config.fromfile(config)
+    cfg = Config.fromfile(osp.join(str(dst), 'tiny_config.py'))
     cfg.work_dir = str(dst)
+    config = f'{dst}_config.py'
     cfg.dump(config)
     return config
 
