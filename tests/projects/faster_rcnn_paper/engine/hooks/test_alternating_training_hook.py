@@ -167,7 +167,8 @@ def test_proposal_files(uninterrupted):
 def test_final_checkpoint_has_one_backbone_and_evaluates(uninterrupted, data_root):
     work, _ = uninterrupted
     final = load_state(osp.join(work, 'faster_rcnn_final.pth'))
-    assert torch.equal(final['backbone.conv1.weight'], load_state(osp.join(work, 'iter_12.pth'))['backbone.conv1.weight'])
+    last = load_state(osp.join(work, 'iter_12.pth'))
+    assert torch.equal(final['backbone.conv1.weight'], last['backbone.conv1.weight'])
     assert sum(k.startswith('backbone.conv1.') for k in final) == 2  # one backbone: weight, bias
     test_work = osp.join(work, 'test')
     proc = subprocess.run([sys.executable, osp.join(REPO, 'tools/test.py'), osp.join(work, 'tiny_config.py'),
