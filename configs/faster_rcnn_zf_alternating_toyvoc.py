@@ -27,13 +27,13 @@ model = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
+    dict(type='PaperRandomFlip', prob=0.5),
+    dict(type='PaperResize', scale=img_scale),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='PaperResize', scale=img_scale),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
@@ -42,13 +42,13 @@ proposal_train_pipeline = [
     dict(type='LoadProposals', num_max_proposals=2000),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='ProposalBroadcaster',
-         transforms=[dict(type='Resize', scale=img_scale, keep_ratio=True), dict(type='RandomFlip', prob=0.5)]),
+         transforms=[dict(type='PaperRandomFlip', prob=0.5), dict(type='PaperResize', scale=img_scale)]),
     dict(type='PackDetInputs')
 ]
 proposal_test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadProposals', num_max_proposals=None),
-    dict(type='ProposalBroadcaster', transforms=[dict(type='Resize', scale=img_scale, keep_ratio=True)]),
+    dict(type='ProposalBroadcaster', transforms=[dict(type='PaperResize', scale=img_scale)]),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]

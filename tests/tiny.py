@@ -29,7 +29,7 @@ def make_tiny_voc(root, num_trainval=4, num_test=3, seed=0):
 def _rescale(obj):
     """Every Resize in a (nested) config gets the tiny scale."""
     if isinstance(obj, dict):
-        if obj.get('type') == 'Resize':
+        if obj.get('type') in ('Resize', 'PaperResize'):
             obj['scale'] = TINY_SCALE
         for value in obj.values():
             _rescale(value)

@@ -30,7 +30,7 @@ from mmdet.registry import DATASETS
 
 def resize_scale(pipeline):
     for t in pipeline:
-        if t.get('type') == 'Resize':
+        if t.get('type') in ('Resize', 'PaperResize'):
             return t['scale']
         if 'transforms' in t:
             found = resize_scale(t['transforms'])

@@ -37,16 +37,17 @@ def run(cmd):
 
 
 def per_class_ap(config, results_file):
-    """VOC07 11-point AP@0.5 per class, computed as VOCMetric does (mmdet eval_map with +1 areas)."""
+    """VOC07 11-point AP@0.5 per class, computed as the configs' PaperVOCMetric does
+    (py-faster-rcnn's voc_eval)."""
     import pickle
 
     import numpy as np
-    from mmdet.evaluation import eval_map
     from mmdet.registry import DATASETS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     import faster_rcnn_paper  # noqa: F401
+    from faster_rcnn_paper.evaluation import voc_eval_per_class
     cfg = Config.fromfile(config)
     init_default_scope('mmdet')
     dataset_cfg = cfg.test_dataloader.dataset
@@ -55,24 +56,23 @@ def per_class_ap(config, results_file):
     classes = dataset.metainfo['classes']
     with open(results_file, 'rb') as f:
         results = {r['img_path']: r['pred_instances'] for r in pickle.load(f)}
-    annotations, detections = [], []
+    per_image = []
     for info in (dataset.get_data_info(i) for i in range(len(dataset))):
         inst = info['instances']
         keep = [not i['ignore_flag'] for i in inst]
         boxes = np.array([i['bbox'] for i in inst], dtype=np.float32).reshape(-1, 4)
         labels = np.array([i['bbox_label'] for i in inst], dtype=np.int64)
         keep = np.array(keep, dtype=bool)
-        annotations.append(dict(bboxes=boxes[keep], labels=labels[keep],
-                                bboxes_ignore=boxes[~keep], labels_ignore=labels[~keep]))
+        annotation = dict(bboxes=boxes[keep], labels=labels[keep],
+                          bboxes_ignore=boxes[~keep], labels_ignore=labels[~keep])
         pred = results[info['img_path']]
         dets = []
         for label in range(len(classes)):
             sel = pred['labels'].numpy() == label
             dets.append(np.hstack([pred['bboxes'].numpy()[sel], pred['scores'].numpy()[sel, None]]))
-        detections.append(dets)
-    mean_ap, per_class = eval_map(detections, annotations, iou_thr=0.5, dataset=list(classes),
-                                  eval_mode='11points', use_legacy_coordinate=True, logger='silent')
-    return float(mean_ap), {name: float(r['ap']) for name, r in zip(classes, per_class)}
+        per_image.append((annotation, dets))
+    aps = voc_eval_per_class(per_image, len(classes), iou_thr=0.5, use_07_metric=True)
+    return float(np.mean(aps)), {name: float(ap) for name, ap in zip(classes, aps)}
 
 
 def stand_in_kind(weights):

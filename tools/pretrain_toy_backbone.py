@@ -22,7 +22,7 @@ from mmdet.registry import MODELS
 def _train_scale(cfg):
     """The (long, short) image scale of the config's training ``Resize``."""
     for step in cfg.get('train_pipeline', []):
-        if step.get('type') == 'Resize':
+        if step.get('type') in ('Resize', 'PaperResize'):
             return tuple(step['scale'])
     return tuple(cfg.get('img_scale', (1000, 600)))
 

@@ -35,6 +35,35 @@ def test_config_loads_and_model_builds(config):
     assert model.rpn_head.prior_generator.num_base_priors[0] in (9, 12)
 
 
+def _transform_types(obj):
+    """Every transform type in a (nested) pipeline / dataset config, in order."""
+    if isinstance(obj, dict):
+        found = [obj['type']] if 'type' in obj and ('scale' in obj or 'prob' in obj) else []
+        for value in obj.values():
+            found += _transform_types(value)
+        return found
+    if isinstance(obj, (list, tuple)):
+        return [t for value in obj for t in _transform_types(value)]
+    return []
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_paper_configs_use_py_faster_rcnn_arithmetic(config):
+    """Box transform, flip, resize and (for VOC) evaluation are py-faster-rcnn's in every config."""
+    cfg = Config.fromfile(osp.join(REPO, config))
+    assert cfg.model.rpn_head.bbox_coder.type == 'PaperDeltaXYWHBBoxCoder'
+    assert cfg.model.roi_head.bbox_head.bbox_coder.type == 'PaperDeltaXYWHBBoxCoder'
+    pipelines = [cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader,
+                 cfg.get('proposal_train_pipeline'), cfg.get('proposal_test_pipeline')]
+    types = _transform_types(pipelines)
+    assert 'PaperResize' in types and 'PaperRandomFlip' in types
+    assert not {'Resize', 'RandomFlip'} & set(types), types
+    train_types = _transform_types(cfg.train_dataloader)
+    assert train_types.index('PaperRandomFlip') < train_types.index('PaperResize')  # flip at the original scale
+    if 'VOC' in str(cfg.val_dataloader.dataset.type):
+        assert cfg.val_evaluator.type == cfg.test_evaluator.type == 'PaperVOCMetric'
+
+
 def test_headline_configs_are_four_step():
     for name in ('faster_rcnn_vgg16_voc.py', 'faster_rcnn_zf_voc.py'):
         cfg = Config.fromfile(osp.join(REPO, 'configs', name))

@@ -4,21 +4,24 @@ dataset_type = 'PaperVOCDataset'  # mmdet's VOCDataset + py-faster-rcnn name han
 data_root = 'data/VOCdevkit/'
 backend_args = None
 
-# Shorter side 600, longer side at most 1000 (SCALES=(600,), MAX_SIZE=1000), train and test.
+# Shorter side 600, longer side at most 1000 (SCALES=(600,), MAX_SIZE=1000), train and test:
+# PaperResize is py-faster-rcnn's prep_im_for_blob (one scale factor s for both axes, the rule
+# round(s * long) > 1000, the float image resized).
 img_scale = (1000, 600)
 
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),  # BGR, like cv2.imread in pfr
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
     # py-faster-rcnn doubles the training set with a flipped copy of every image (USE_FLIPPED);
-    # we flip online with probability 0.5, which shows the same images in expectation.
-    dict(type='RandomFlip', prob=0.5),
+    # we flip online with probability 0.5, which shows the same images in expectation. The flip
+    # is py-faster-rcnn's (x1' = W - x2 - 1), at the original scale, i.e. before the resize.
+    dict(type='PaperRandomFlip', prob=0.5),
+    dict(type='PaperResize', scale=img_scale),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='PaperResize', scale=img_scale),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
@@ -31,14 +34,13 @@ proposal_train_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='ProposalBroadcaster',
-        transforms=[dict(type='Resize', scale=img_scale, keep_ratio=True),
-                    dict(type='RandomFlip', prob=0.5)]),
+        transforms=[dict(type='PaperRandomFlip', prob=0.5), dict(type='PaperResize', scale=img_scale)]),
     dict(type='PackDetInputs')
 ]
 proposal_test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadProposals', num_max_proposals=None),
-    dict(type='ProposalBroadcaster', transforms=[dict(type='Resize', scale=img_scale, keep_ratio=True)]),
+    dict(type='ProposalBroadcaster', transforms=[dict(type='PaperResize', scale=img_scale)]),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
@@ -75,6 +77,7 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 
-# VOC07 11-point mAP at IoU 0.5 with +1 areas (py-faster-rcnn voc_eval; difficult objects ignored).
-val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points')
+# VOC07 11-point mAP at IoU > 0.5 with +1 areas, detections rounded as written to the results
+# files (py-faster-rcnn voc_eval; difficult objects ignored).
+val_evaluator = dict(type='PaperVOCMetric', metric='mAP', eval_mode='11points')
 test_evaluator = val_evaluator

@@ -23,7 +23,7 @@ model = dict(
             ratios=[0.5, 1.0, 2.0],  # 3 aspect ratios 1:2, 1:1, 2:1 (§3.1.1)
             scales=[8, 16, 32]),  # box areas 128², 256², 512² on a 16-px base (§3.1.1), k = 9
         bbox_coder=dict(
-            type='LegacyDeltaXYWHBBoxCoder',  # eq. (2) with py-faster-rcnn's +1 widths
+            type='PaperDeltaXYWHBBoxCoder',  # eq. (2) as py-faster-rcnn's bbox_transform(_inv)
             target_means=[0.0, 0.0, 0.0, 0.0],
             target_stds=[1.0, 1.0, 1.0, 1.0]),  # RPN targets are not normalised (pfr)
         loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),  # 2-way softmax (§3.1.2)
@@ -45,7 +45,7 @@ model = dict(
             dropout_ratio=0.5,  # dropout after fc6 and fc7
             num_classes=20,  # PASCAL VOC
             bbox_coder=dict(
-                type='LegacyDeltaXYWHBBoxCoder',
+                type='PaperDeltaXYWHBBoxCoder',
                 target_means=[0.0, 0.0, 0.0, 0.0],
                 target_stds=[0.1, 0.1, 0.2, 0.2]),  # BBOX_NORMALIZE_STDS (pfr end2end)
             reg_class_agnostic=False,  # class-specific box regression

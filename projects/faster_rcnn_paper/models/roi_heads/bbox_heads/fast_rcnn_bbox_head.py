@@ -9,14 +9,24 @@ pretrained weights they are Xavier-initialised.
 VGG-16 uses standard dropout; py-faster-rcnn's ZF nets use Caffe's ``scale_train: false`` dropout
 (:class:`CaffeDropout`), chosen here with ``caffe_dropout=True``. Losses, targets and prediction
 are mmdet's ``BBoxHead`` (softmax cross-entropy + smooth L1, averaged over the sampled RoIs).
+
+Prediction follows py-faster-rcnn's ``im_detect`` / ``test_net`` rather than mmdet's: the RoIs are
+first divided by the image scale, the class-specific deltas are applied **in original-image
+coordinates** and the boxes clipped to the original image (``[0, W - 1] x [0, H - 1]``); mmdet
+decodes on the resized image, clips to ``[0, W']`` and divides afterwards. Then per-class NMS and the
+per-image cap with ties (:func:`paper_multiclass_nms`).
 """
 from typing import Optional, Tuple
 
+import torch.nn.functional as F
 from mmdet.models.roi_heads.bbox_heads import BBoxHead
 from mmdet.registry import MODELS
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from ...layers.caffe_dropout import CaffeDropout
+from ...layers.paper_multiclass_nms import paper_multiclass_nms
 from ...layers.truncated_svd_linear import TruncatedSVDLinear
 
 
@@ -74,3 +84,30 @@ class FastRCNNBBoxHead(BBoxHead):
         cls_score = self.fc_cls(x) if self.with_cls else None
         bbox_pred = self.fc_reg(x) if self.with_reg else None
         return cls_score, bbox_pred
+
+    def _predict_by_feat_single(self, roi: Tensor, cls_score: Tensor, bbox_pred: Tensor,
+                                img_meta: dict, rescale: bool = False,
+                                rcnn_test_cfg: Optional[ConfigDict] = None) -> InstanceData:
+        """py-faster-rcnn's ``im_detect`` post-processing (module docstring). With ``rescale``
+        the boxes are decoded in original-image coordinates and clipped to ``ori_shape``;
+        without, on the resized image and clipped to ``img_shape``. ``rcnn_test_cfg=None`` (test-time
+        augmentation) returns every RoI's class-specific boxes and scores without NMS, as mmdet."""
+        if roi.size(0) == 0 or bbox_pred is None or self.custom_cls_channels:
+            return super()._predict_by_feat_single(roi, cls_score, bbox_pred, img_meta, rescale,
+                                                   rcnn_test_cfg)
+        scores = F.softmax(cls_score, dim=-1)
+        boxes = roi[:, 1:]
+        shape = img_meta['img_shape']
+        if rescale:
+            w_scale, h_scale = img_meta['scale_factor'][:2]
+            boxes = boxes / boxes.new_tensor([w_scale, h_scale, w_scale, h_scale])
+            shape = img_meta['ori_shape']
+        bboxes = self.bbox_coder.decode(boxes, bbox_pred, max_shape=shape)
+        results = InstanceData()
+        if rcnn_test_cfg is None:
+            results.bboxes, results.scores = bboxes, scores
+            return results
+        dets, labels = paper_multiclass_nms(bboxes, scores, rcnn_test_cfg.score_thr, rcnn_test_cfg.nms,
+                                            rcnn_test_cfg.max_per_img)
+        results.bboxes, results.scores, results.labels = dets[:, :4], dets[:, 4], labels
+        return results

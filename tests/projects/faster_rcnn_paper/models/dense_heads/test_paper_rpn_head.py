@@ -1,10 +1,12 @@
-"""PaperRPNHead: py-faster-rcnn's proposal layer order and size rule (proposal_layer.py)."""
+"""PaperRPNHead: py-faster-rcnn's proposal layer (proposal_layer.py), against a NumPy transcription."""
+import numpy as np
 import pytest
 import torch
 from mmengine.config import ConfigDict
 
 import faster_rcnn_paper  # noqa: F401  (registers the components)
 from mmdet.registry import MODELS
+from tests.py_faster_rcnn_reference import proposal_layer
 
 
 def build_head(**test_cfg):
@@ -15,58 +17,69 @@ def build_head(**test_cfg):
         type='PaperRPNHead', in_channels=8, feat_channels=8,
         anchor_generator=dict(type='PaperAnchorGenerator', strides=[16], ratios=[0.5, 1.0, 2.0],
                               scales=[8, 16, 32]),
-        bbox_coder=dict(type='LegacyDeltaXYWHBBoxCoder', target_means=[0.0] * 4, target_stds=[1.0] * 4),
+        bbox_coder=dict(type='PaperDeltaXYWHBBoxCoder'),
         loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
         loss_bbox=dict(type='SmoothL1Loss', beta=1 / 9, loss_weight=1.0),
         train_cfg=None, test_cfg=ConfigDict(cfg)))
 
 
-def iou_plus_one(a, b):
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]) + 1)
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]) + 1)
-    area = lambda r: (r[2] - r[0] + 1) * (r[3] - r[1] + 1)  # noqa: E731
-    return ix * iy / (area(a) + area(b) - ix * iy)
+def pfr_inputs(cls_score, bbox_pred):
+    """Our head's outputs in py-faster-rcnn's blob layout: rpn_cls_prob_reshape (1, 2A, H, W) with
+    background in channels 0..A-1 and foreground in A..2A-1 (ours: channel 2a + c, c = 0 the
+    foreground, mmdet's label order); the deltas' layout (channel 4a + k) is the same."""
+    logits = cls_score.detach().numpy().astype(np.float32)
+    num_anchors = logits.shape[1] // 2
+    fg, bg = logits[:, 0::2], logits[:, 1::2]
+    top = np.maximum(fg, bg)  # Caffe's Softmax subtracts the channel max
+    e_fg, e_bg = np.exp(fg - top), np.exp(bg - top)
+    prob = np.concatenate([e_bg / (e_fg + e_bg), e_fg / (e_fg + e_bg)], axis=1)
+    assert prob.shape[1] == 2 * num_anchors
+    return prob, bbox_pred.detach().numpy().astype(np.float32)
 
 
-def reference_proposals(head, cls_score, bbox_pred, img_shape, scale, cfg):
-    """Independent py-faster-rcnn ProposalLayer: decode+clip, min size, sort, top-N, NMS, top-N."""
-    (anchors, ) = head.prior_generator.grid_priors([cls_score.shape[-2:]], device='cpu')
-    scores = cls_score[0].permute(1, 2, 0).reshape(-1, 2).softmax(-1)[:, 0].tolist()
-    deltas = bbox_pred[0].permute(1, 2, 0).reshape(-1, 4)
-    boxes = head.bbox_coder.decode(anchors, deltas, max_shape=img_shape).tolist()
-    min_size = cfg['min_bbox_size'] * scale
-    cand = [(s, b) for s, b in zip(scores, boxes)
-            if b[2] - b[0] + 1 >= min_size and b[3] - b[1] + 1 >= min_size]
-    cand.sort(key=lambda sb: -sb[0])
-    cand = cand[:cfg['nms_pre']]
-    kept = []
-    for s, b in cand:
-        if all(iou_plus_one(b, k) <= cfg['nms']['iou_threshold'] for _, k in kept):
-            kept.append((s, b))
-    return kept[:cfg['max_per_img']]
+def assert_same_proposals(ours, ref_boxes, ref_scores, tol=1e-3):
+    """Same boxes in the same order; inside a run of tied scores the order may differ."""
+    assert len(ours) == len(ref_scores)
+    boxes, scores = ours.bboxes.numpy(), ours.scores.numpy()
+    np.testing.assert_allclose(scores, ref_scores, rtol=0, atol=1e-6)
+    i = 0
+    while i < len(scores):
+        j = i + 1
+        while j < len(scores) and ref_scores[j] == ref_scores[i]:
+            j += 1
+        if j - i == 1:
+            np.testing.assert_allclose(boxes[i], ref_boxes[i], rtol=0, atol=tol)
+        else:  # tied scores: the same boxes, in any order
+            a = boxes[i:j][np.lexsort(boxes[i:j].T[::-1])]
+            b = ref_boxes[i:j][np.lexsort(ref_boxes[i:j].T[::-1])]
+            np.testing.assert_allclose(a, b, rtol=0, atol=tol)
+        i = j
 
 
-@pytest.mark.parametrize('scale,nms_pre', [(1.0, 6000), (2.0, 50), (0.5, 6000)])
-def test_proposals_match_reference(scale, nms_pre):
-    torch.manual_seed(0)
-    head = build_head(nms_pre=nms_pre, max_per_img=40)
-    head.init_weights()
-    h, w = 9, 12
-    feats = torch.randn(1, 8, h, w)
-    cls_scores, bbox_preds = head((feats, ))
-    cls_score, bbox_pred = cls_scores[0] * 20, bbox_preds[0] * 20  # spread scores and boxes
-    img_shape = (h * 16, w * 16)
+@pytest.mark.parametrize('phase', ['test', 'train'])
+@pytest.mark.parametrize('seed', range(10))
+def test_proposal_layer_matches_py_faster_rcnn(phase, seed):
+    """PaperRPNHead against a NumPy transcription of py-faster-rcnn's ProposalLayer (anchors,
+    bbox_transform_inv, clip, min size at the original scale, sort, top-N, NMS 0.7, top-N) on
+    random scores and deltas whose boxes cross the image border."""
+    pre, post = (6000, 300) if phase == 'test' else (12000, 2000)
+    rng = np.random.default_rng(seed)
+    h, w = int(rng.integers(20, 39)), int(rng.integers(30, 64))
+    img_shape = (h * 16 - int(rng.integers(0, 16)), w * 16 - int(rng.integers(0, 16)))
+    scale = float(rng.uniform(0.8, 2.5))
+    head = build_head(nms_pre=pre, max_per_img=post)
+    cls_score = torch.from_numpy(rng.normal(0, 2, size=(1, 18, h, w)).astype(np.float32))
+    bbox_pred = torch.from_numpy(rng.normal(0, 0.6, size=(1, 36, h, w)).astype(np.float32))
     meta = dict(img_shape=img_shape, scale_factor=(scale, scale))
-    (res, ) = head.predict_by_feat([cls_score], [bbox_pred], batch_img_metas=[meta],
-                                   cfg=head.test_cfg, rescale=False)
-    ref = reference_proposals(head, cls_score.detach(), bbox_pred.detach(), img_shape, scale,
-                              head.test_cfg)
-    assert len(res) == len(ref) > 0
-    assert res.scores.tolist() == pytest.approx([s for s, _ in ref], rel=1e-5)
-    torch.testing.assert_close(res.bboxes, torch.tensor([b for _, b in ref]), rtol=1e-5, atol=1e-3)
-    widths = res.bboxes[:, 2] - res.bboxes[:, 0] + 1
-    assert (widths >= 16 * scale - 1e-4).all()
-    assert (res.bboxes[:, 2] <= img_shape[1] - 1).all() and (res.labels == 0).all()
+    (ours, ) = head.predict_by_feat([cls_score[0:1]], [bbox_pred[0:1]], batch_img_metas=[meta],
+                                    cfg=head.test_cfg, rescale=False)
+    prob, deltas = pfr_inputs(cls_score, bbox_pred)
+    im_info = np.array([img_shape[0], img_shape[1], scale], np.float32)
+    ref_boxes, ref_scores = proposal_layer(prob, deltas, im_info, pre, post, 0.7, 16)
+    assert len(ref_scores) == min(post, len(ref_scores)) and len(ref_scores) > 100
+    crossing = ((ref_boxes[:, 0] == 0) | (ref_boxes[:, 2] == img_shape[1] - 1)).sum()
+    assert crossing > 0  # some proposals were clipped at the border
+    assert_same_proposals(ours, ref_boxes, ref_scores)
 
 
 def test_size_filter_comes_before_top_n():

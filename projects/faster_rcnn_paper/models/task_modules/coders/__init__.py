@@ -1,0 +1,3 @@
+from .paper_delta_xywh_bbox_coder import PaperDeltaXYWHBBoxCoder
+
+__all__ = ['PaperDeltaXYWHBBoxCoder']
