@@ -53,6 +53,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmdet.registry import DATASETS, HOOKS
+from mmengine.config import ConfigDict
 from mmengine.dist import barrier, get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -74,16 +75,6 @@ KEPT_SCALARS = ('train/lr', 'train/time', 'train/data_time')
 
 def _matches(name: str, prefixes: Sequence[str]) -> bool:
     return any(name == p or name.startswith(p + '.') for p in prefixes)
-
-
-def _merged(base: dict, overrides: dict) -> dict:
-    out = copy.deepcopy(dict(base))
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merged(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def _leaf_datasets(dataset_cfg: dict, **updates) -> dict:
@@ -381,8 +372,9 @@ class AlternatingTrainingHook(Hook):
         model = self._model(runner)
         for name, param in model.named_parameters():
             param.requires_grad = self._trainable_at_build[name]
-        runner.optim_wrapper = runner.build_optim_wrapper(
-            _merged(runner.cfg.optim_wrapper, stage.optim_wrapper))
+        optim_cfg = ConfigDict(copy.deepcopy(runner.cfg.optim_wrapper))
+        optim_cfg.merge(stage.optim_wrapper)  # mmengine's config merge (``_delete_`` too)
+        runner.optim_wrapper = runner.build_optim_wrapper(optim_cfg)
         self._scale_lr(runner, stage)
         schedulers = [dict(s, end=s.get('end', stage.max_iters)) for s in stage.param_scheduler]
         runner.param_schedulers = runner.build_param_scheduler(schedulers) if schedulers else None

@@ -37,17 +37,6 @@ TRAIN_MODES = ('joint', 'rpn', 'fast_rcnn', 'non_approximate_joint')
 UNUSED_HEAD = {'rpn': 'roi_head', 'fast_rcnn': 'rpn_head'}
 
 
-def _merged(base: dict, overrides: dict) -> dict:
-    """``base`` with ``overrides`` merged in recursively (both left unchanged)."""
-    out = copy.deepcopy(dict(base))
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merged(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 @MODELS.register_module()
 class PaperFasterRCNN(FasterRCNN):
     """mmdet ``FasterRCNN`` whose training step follows ``train_mode`` (see module docstring)."""
@@ -70,7 +59,8 @@ class PaperFasterRCNN(FasterRCNN):
         if not hasattr(self, '_constructor_train_cfg'):
             self._constructor_train_cfg = copy.deepcopy(self.train_cfg)
         self.train_mode = mode
-        train_cfg = ConfigDict(_merged(self._constructor_train_cfg or {}, train_cfg_overrides or {}))
+        train_cfg = ConfigDict(copy.deepcopy(self._constructor_train_cfg or {}))
+        train_cfg.merge(train_cfg_overrides or {})  # mmengine's config merge (``_delete_`` too)
         self.train_cfg = train_cfg
         if train_cfg.get('rpn') is not None:
             head = self.rpn_head

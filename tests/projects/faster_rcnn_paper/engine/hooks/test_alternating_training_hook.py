@@ -320,10 +320,12 @@ def test_auto_scale_lr_scales_every_stage(data_root, tmp_path):
     cfg.custom_hooks[0].stages.step4_fast_rcnn.evaluate = False
     cfg.dump(config)
     log = train(config, work, '--auto-scale-lr', '--cfg-options', 'custom_hooks.0.stages.step2_fast_rcnn.batch_size=4',
-                'custom_hooks.0.stages.step3_rpn.max_iters=1').stdout
+                'custom_hooks.0.stages.step3_rpn.max_iters=1',
+                'custom_hooks.0.stages.step1_rpn.optim_wrapper.optimizer.lr=0.01').stdout
     assert "Stage 'step1_rpn': auto_scale_lr: 1 process(es) x 1 images for a base batch of 1: lr x 1" in log
     assert "Stage 'step2_fast_rcnn': auto_scale_lr: 1 process(es) x 4 images for a base batch of 2: lr x 2" in log
-    assert re.search(iter_line('step1_rpn', 1, 10) + r' lr: 1\.0000e-03', log)
+    # step 1's own optim_wrapper override (lr 0.01) is merged into the config's optimiser
+    assert re.search(iter_line('step1_rpn', 1, 10) + r' lr: 1\.0000e-02', log)
     assert re.search(iter_line('step2_fast_rcnn', 4, 10) + r' lr: 2\.0000e-03', log)
     opt = torch.load(work / 'iter_6.pth', map_location='cpu', weights_only=False)['optimizer']
     assert np.isclose(opt['param_groups'][0]['initial_lr'], 0.002)
