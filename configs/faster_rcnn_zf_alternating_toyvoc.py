@@ -60,26 +60,24 @@ test_dataloader = val_dataloader
 # frozen convs: at 0.001 it stays near "all background" in 250 iterations (toy test mAP 0.34), so it
 # uses 10x the paper's lr after a 25-iteration linear warm-up (mAP 0.44 with 150 iterations, same
 # step-2/3 weights).
-# Every stage has the same kinds of schedulers (LinearLR warm-up, a no-op where start_factor is 1,
-# then MultiStepLR), as --resume restores them into the top-level param_scheduler's structure.
 rpn_lr = dict(optimizer=dict(lr=0.01))
-rpn_lr_schedule = [dict(type='LinearLR', start_factor=1.0, by_epoch=False, begin=0, end=1),
-                   dict(type='MultiStepLR', by_epoch=False, milestones=[300], gamma=0.1)]
-fast_rcnn_lr_schedule = [dict(type='LinearLR', start_factor=1.0, by_epoch=False, begin=0, end=1),
-                         dict(type='MultiStepLR', by_epoch=False, milestones=[188], gamma=0.1)]
+rpn_lr_schedule = [dict(type='MultiStepLR', by_epoch=False, milestones=[300], gamma=0.1)]
+fast_rcnn_lr_schedule = [dict(type='MultiStepLR', by_epoch=False, milestones=[188], gamma=0.1)]
 step4_lr = dict(optimizer=dict(lr=0.01))
 step4_lr_schedule = [dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=25),
                      dict(type='MultiStepLR', by_epoch=False, milestones=[188], gamma=0.1)]
 # No val-set evaluation inside training (evaluate=False): each costs ~40 s of the demo's budget, and
 # the demo evaluates the final model on the same test split right after training (tools/test.py).
-train_cfg = dict(
-    stages=dict(
-        step1_rpn=dict(max_iters=400, param_scheduler=rpn_lr_schedule, optim_wrapper=rpn_lr),
-        step2_fast_rcnn=dict(max_iters=250, param_scheduler=fast_rcnn_lr_schedule, evaluate=False),
-        step3_rpn=dict(max_iters=400, param_scheduler=rpn_lr_schedule, optim_wrapper=rpn_lr),
-        step4_fast_rcnn=dict(max_iters=250, param_scheduler=step4_lr_schedule, optim_wrapper=step4_lr,
-                             evaluate=False)))
-param_scheduler = rpn_lr_schedule
+# The stages are those of the base's AlternatingTrainingHook, changed in place (the loop's
+# max_iters follows them: 1300).
+custom_hooks = _base_.custom_hooks
+custom_hooks[0].stages.step1_rpn.update(max_iters=400, param_scheduler=rpn_lr_schedule, optim_wrapper=rpn_lr)
+custom_hooks[0].stages.step2_fast_rcnn.update(max_iters=250, param_scheduler=fast_rcnn_lr_schedule,
+                                              evaluate=False)
+custom_hooks[0].stages.step3_rpn.update(max_iters=400, param_scheduler=rpn_lr_schedule, optim_wrapper=rpn_lr)
+custom_hooks[0].stages.step4_fast_rcnn.update(max_iters=250, param_scheduler=step4_lr_schedule,
+                                              optim_wrapper=step4_lr, evaluate=False)
+train_cfg = dict(max_iters=1300)
 
 default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=500))
 log_processor = dict(window_size=20)

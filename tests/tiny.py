@@ -6,6 +6,7 @@ import os.path as osp
 from mmengine.config import Config
 
 from faster_rcnn_paper.demo.toy_voc import TOY_CLASSES, make_toy_voc
+from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_SCALE = (320, 224)  # (long, short) instead of (1000, 600): paper anchors (>= 128 px) still fit
@@ -67,9 +68,11 @@ def tiny_config(config, data_root, work_dir, stage_iters=2, joint_iters=4, fc_wi
     cfg.default_hooks.checkpoint.interval = 1000000
     cfg.log_processor.window_size = 1
     cfg.default_hooks.visualization = dict(type='DetVisualizationHook')
-    if cfg.train_cfg.type == 'AlternatingTrainLoop':
-        for stage in cfg.train_cfg.stages.values():
+    hook = alternating_hook_cfg(cfg)
+    if hook is not None:
+        for stage in hook.stages.values():
             stage.max_iters = stage_iters
+        cfg.train_cfg.max_iters = stage_iters * len(hook.stages)
     else:
         cfg.train_cfg.max_iters = joint_iters
         cfg.train_cfg.val_interval = joint_iters

@@ -17,6 +17,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import faster_rcnn_paper  # noqa: F401
+from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg
 from faster_rcnn_paper.utils.tool_config import read_config
 from faster_rcnn_paper.utils.tool_errors import run_tool
 
@@ -32,10 +33,12 @@ def main(argv=None) -> dict:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or tempfile.mkdtemp(prefix='benchmark_training_')
-    if cfg.train_cfg.type == 'AlternatingTrainLoop':
-        for stage in cfg.train_cfg.stages.values():
+    hook = alternating_hook_cfg(cfg)
+    if hook is not None:
+        for stage in hook.stages.values():
             stage.max_iters = args.iters
-            stage.evaluate = False
+            if stage.get('mode') == 'fast_rcnn':
+                stage.evaluate = False
     else:
         cfg.train_cfg.max_iters = args.iters
         cfg.train_cfg.val_interval = args.iters + 1

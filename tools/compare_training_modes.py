@@ -35,16 +35,20 @@ def scaled_iters(config: str, scale: float):
     if scale == 1.0:
         return []
     from mmengine.config import Config
+
+    from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg
     cfg = Config.fromfile(osp.join(REPO, config))
     opts = []
-    if cfg.train_cfg.type == 'AlternatingTrainLoop':
-        for stage, spec in cfg.train_cfg.stages.items():
+    hook = alternating_hook_cfg(cfg)
+    if hook is not None:
+        prefix = f'custom_hooks.{cfg.custom_hooks.index(hook)}.stages'
+        for stage, spec in hook.stages.items():
             n = max(4, int(spec.max_iters * scale))
-            opts.append(f'train_cfg.stages.{stage}.max_iters={n}')
+            opts.append(f'{prefix}.{stage}.max_iters={n}')
             for i, sched in enumerate(spec.get('param_scheduler', [])):
                 if 'milestones' in sched:
                     steps = [max(1, int(m * scale)) for m in sched.milestones]
-                    opts.append(f'train_cfg.stages.{stage}.param_scheduler.{i}.milestones={steps}'.replace(' ', ''))
+                    opts.append(f'{prefix}.{stage}.param_scheduler.{i}.milestones={steps}'.replace(' ', ''))
         return opts
     n = max(8, int(cfg.train_cfg.max_iters * scale) // 2 * 2)
     opts += [f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}']
@@ -60,11 +64,14 @@ def scaled_iters(config: str, scale: float):
 def total_iterations(config: str, scale: float) -> int:
     """Training iterations of ``config`` after ``scaled_iters`` (all stages together)."""
     from mmengine.config import Config, DictAction
+
+    from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg
     cfg = Config.fromfile(osp.join(REPO, config))
     cfg.merge_from_dict({key: DictAction._parse_iterable(value) for key, value in
                          (opt.split('=', 1) for opt in scaled_iters(config, scale))})
-    if cfg.train_cfg.type == 'AlternatingTrainLoop':
-        return sum(stage.max_iters for stage in cfg.train_cfg.stages.values())
+    hook = alternating_hook_cfg(cfg)
+    if hook is not None:
+        return sum(stage.max_iters for stage in hook.stages.values())
     return cfg.train_cfg.max_iters
 
 

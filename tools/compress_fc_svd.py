@@ -22,6 +22,7 @@ from faster_rcnn_paper.utils import UserInputError
 from faster_rcnn_paper.utils.strict_loading import check_checkpoint_fits, read_checkpoint
 from faster_rcnn_paper.utils.tool_config import read_config
 from faster_rcnn_paper.utils.tool_errors import run_tool
+from faster_rcnn_paper.utils.atomic_write import atomic_torch_save, atomic_write
 from mmdet.registry import MODELS
 
 
@@ -48,13 +49,12 @@ def compress(config: str, checkpoint: str, out_dir: str, fc6_rank: int, fc7_rank
     model_file = osp.join(out_dir, 'model_svd.pth')
     meta = dict(ckpt.get('meta', {}), truncated_svd=dict(fc6_rank=fc6_rank, fc7_rank=fc7_rank, source=checkpoint,
                                                        relative_error=errors))
-    torch.save({'state_dict': model.state_dict(), 'meta': meta}, model_file + '.tmp')
-    os.replace(model_file + '.tmp', model_file)
+    atomic_torch_save({'state_dict': model.state_dict(), 'meta': meta}, model_file)
     config_file = osp.join(out_dir, 'config_svd.py')
-    with open(config_file, 'w') as f:
-        f.write(f"# {osp.basename(config)} with truncated-SVD fc6 / fc7 (tools/compress_fc_svd.py)\n"
-                f"_base_ = ['{osp.abspath(config)}']\n"
-                f"model = dict(roi_head=dict(bbox_head=dict(fc6_rank={fc6_rank}, fc7_rank={fc7_rank})))\n")
+    atomic_write(config_file,
+                 f"# {osp.basename(config)} with truncated-SVD fc6 / fc7 (tools/compress_fc_svd.py)\n"
+                 f"_base_ = ['{osp.abspath(config)}']\n"
+                 f"model = dict(roi_head=dict(bbox_head=dict(fc6_rank={fc6_rank}, fc7_rank={fc7_rank})))\n")
     return dict(model=model_file, config=config_file, relative_error=errors)
 
 

@@ -199,7 +199,7 @@ def unshared_map(cfg: Config, stages_dir: str, work_dir: str, rpn_cfg: dict):
     if checkpoints is None:
         return None, reason
     step1, step2 = checkpoints
-    proposal_file = osp.join(work_dir, 'unshared_step1_test_proposals.pkl')
+    proposal_file = osp.join(work_dir, 'unshared_step1_test_proposals.npz')
     if osp.exists(proposal_file):
         os.remove(proposal_file)  # always from this run's step-1 checkpoint
     runner = build_test_runner(cfg, step1, work_dir)

@@ -50,7 +50,7 @@ def plot(work_dir: str, out: str) -> str:
                 series[key].append((it, record[key]))
     fig, ax = plt.subplots(figsize=(10, 4.5))
     timeline = osp.join(work_dir, 'alternating', 'stages.json')
-    if osp.isfile(timeline):  # written by AlternatingTrainLoop
+    if osp.isfile(timeline):  # written by AlternatingTrainingHook
         with open(timeline) as f:
             for k, stage in enumerate(json.load(f)):
                 ax.axvspan(stage['begin'] + 0.5, stage['end'] + 0.5, color=f'C{k % 10}', alpha=0.07)

@@ -3,6 +3,10 @@
     python tools/train.py configs/faster_rcnn_vgg16_voc.py [--work-dir DIR] [--resume [CKPT]]
         [--amp] [--auto-scale-lr] [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi] [--debug]
 
+``--resume`` without a value continues from the work dir's latest checkpoint; with none there it
+is an error (it never silently starts anew). ``--auto-scale-lr`` scales the lr by mmengine's linear
+rule; in 4-step training each stage's own optimiser is scaled (AlternatingTrainingHook).
+
 Multi-process / multi-node: ``tools/dist_train.sh CONFIG NUM_GPUS [args]`` (torchrun), as in mmdet.
 Without a GPU the distributed backend falls back from NCCL to gloo, so ``--launcher pytorch`` also
 runs on CPU. Errors the user caused (a missing config, a dataset problem) print as one line
@@ -13,8 +17,9 @@ import sys
 
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
 
+from faster_rcnn_paper.utils import UserInputError
 from faster_rcnn_paper.utils.tool_config import add_common_args, load_tool_config
 from faster_rcnn_paper.utils.tool_errors import run_tool
 
@@ -38,10 +43,15 @@ def build_config(args) -> Config:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
-        if not cfg.get('auto_scale_lr', {}).get('base_batch_size'):
-            raise RuntimeError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
+        if not (cfg.get('auto_scale_lr') or {}).get('base_batch_size'):
+            raise UserInputError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
+        # mmengine would log "Auto resumed from the latest checkpoint None" and start from
+        # iteration 0: a --resume that finds nothing to resume is an error.
+        if find_latest_checkpoint(cfg.work_dir) is None:
+            raise UserInputError(f'--resume: no checkpoint to resume from in {cfg.work_dir} (no '
+                                 'last_checkpoint file); to start training anew, run without --resume')
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:

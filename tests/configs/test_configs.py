@@ -12,6 +12,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import faster_rcnn_paper  # noqa: F401
+from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from tests.tiny import REPO, make_tiny_voc, tiny_config, tool_env
@@ -65,10 +66,12 @@ def test_paper_configs_use_py_faster_rcnn_arithmetic(config):
 def test_headline_configs_are_four_step():
     for name in ('faster_rcnn_vgg16_voc.py', 'faster_rcnn_zf_voc.py'):
         cfg = Config.fromfile(osp.join(REPO, 'configs', name))
-        assert cfg.train_cfg.type == 'AlternatingTrainLoop'
-        stages = cfg.train_cfg.stages
+        assert cfg.train_cfg.type == 'IterBasedTrainLoop'
+        assert cfg.train_cfg.max_iters == 240000 < cfg.train_cfg.val_interval
+        stages = alternating_hook_cfg(cfg).stages
         assert list(stages) == ['step1_rpn', 'step2_fast_rcnn', 'step3_rpn', 'step4_fast_rcnn']
         assert [s.max_iters for s in stages.values()] == [80000, 40000, 80000, 40000]
+        assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=1)
 
 
 def test_demo_nonapprox_config_trains_as_the_voc_one():
@@ -138,11 +141,12 @@ def test_downstream_inheritance(tmp_path):
     (tmp_path / 'team.py').write_text(
         f"_base_ = ['{ours}']\n"
         "model = dict(roi_head=dict(bbox_head=dict(num_classes=3)))\n"
-        "train_cfg = dict(stages=dict(step1_rpn=dict(max_iters=100)))\n"
+        "custom_hooks = _base_.custom_hooks\n"
+        "custom_hooks[0].stages.step1_rpn.max_iters = 100\n"
         "train_dataloader = dict(dataset=dict(metainfo=dict(classes=('cat', 'dog', 'cow'))))\n")
     cfg = Config.fromfile(str(tmp_path / 'team.py'))
     assert cfg.model.roi_head.bbox_head.num_classes == 3
-    stages = cfg.train_cfg.stages
+    stages = alternating_hook_cfg(cfg).stages
     assert stages.step1_rpn.max_iters == 100 and stages.step2_fast_rcnn.max_iters == 40000
     assert list(stages) == ['step1_rpn', 'step2_fast_rcnn', 'step3_rpn', 'step4_fast_rcnn']
     assert cfg.model.rpn_head.anchor_generator.type == 'PaperAnchorGenerator'

@@ -1,5 +1,4 @@
 """tools/benchmark.py (Table-5 split) and tools/compress_fc_svd.py on small models."""
-import os.path as osp
 import subprocess
 import sys
 

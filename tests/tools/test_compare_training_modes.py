@@ -3,6 +3,7 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 
+from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg
 from tests.tiny import REPO
 from tests.tools import load_tool
 
@@ -22,8 +23,8 @@ def apply(config, opts):
 
 
 def total_iters(cfg):
-    if cfg.train_cfg.type == 'AlternatingTrainLoop':
-        return sum(stage.max_iters for stage in cfg.train_cfg.stages.values())
+    if alternating_hook_cfg(cfg) is not None:
+        return sum(stage.max_iters for stage in alternating_hook_cfg(cfg).stages.values())
     return cfg.train_cfg.max_iters
 
 
@@ -34,8 +35,8 @@ def test_every_mode_gets_the_same_share_of_its_iterations():
         half = apply(config, scaled_iters(config, 0.5))
         assert abs(total_iters(half) - total_iters(full) / 2) <= 4, config
         assert total_iterations(config, 0.5) == total_iters(half)
-        if half.train_cfg.type == 'AlternatingTrainLoop':
-            for stage in half.train_cfg.stages.values():
+        if alternating_hook_cfg(half) is not None:
+            for stage in alternating_hook_cfg(half).stages.values():
                 for sched in stage.get('param_scheduler', []):
                     assert all(m < stage.max_iters for m in sched.get('milestones', [])), config
         else:

@@ -9,6 +9,7 @@ import os.path as osp
 import pytest
 import torch
 
+from faster_rcnn_paper.datasets.proposal_file import load_proposal_file
 from tests.tiny import REPO, make_tiny_voc, tiny_config
 
 # The paper's numbers (arXiv:1506.01497 v3, VOC07 test mAP %), transcribed here a second time.
@@ -87,9 +88,8 @@ def test_table2_gives_every_row_with_the_unshared_one_from_the_stage_checkpoints
     text = (out / 'table2.md').read_text()
     assert 'ablation experiments follow below' in text and data_root in text
     assert 'NOT PASCAL VOC' in text  # the tiny data has 5 classes
-    with open(out / 'unshared_step1_test_proposals.pkl', 'rb') as f:
-        import pickle
-        assert len(pickle.load(f)) == 3  # every test image, from the step-1 RPN
+    proposals, _ = load_proposal_file(str(out / 'unshared_step1_test_proposals.npz'))
+    assert len(proposals) == 3  # every test image, from the step-1 RPN
 
 
 def test_unshared_row_names_what_is_missing(tool, tmp_path):
@@ -135,9 +135,9 @@ def test_table8_trains_missing_rows_and_evaluates_all(tool, tiny, tmp_path, monk
         random_checkpoint(tiny(config), osp.join(work_dir, 'faster_rcnn_final.pth'), seed=0)
     monkeypatch.setattr(tool, 'train_row', fake_train)
     result = tool.main(['table8', '--set', 'zf', '--work-dirs', str(root), '--train',
-                        '--train-cfg-options', 'train_cfg.stages.step1_rpn.max_iters=3'])
+                        '--train-cfg-options', 'custom_hooks.0.stages.step1_rpn.max_iters=3'])
     assert trained == [('configs/paper_tables/table8_zf_1scale_1ratio_128.py',
-                        str(root / 'table8_zf_1scale_1ratio_128'), ['train_cfg.stages.step1_rpn.max_iters=3'])]
+                        str(root / 'table8_zf_1scale_1ratio_128'), ['custom_hooks.0.stages.step1_rpn.max_iters=3'])]
     assert [r['row'] for r in result['rows']] == suffixes
     assert all(r['mAP'] is not None for r in result['rows'])
     text = (root / 'table8.md').read_text()

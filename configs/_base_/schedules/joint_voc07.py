@@ -2,6 +2,9 @@
 # momentum 0.9, weight decay 0.0005 (§3.1.3); 70k updates with the lr divided by 10 after 50k,
 # each update averaging the gradients of two one-image passes (Caffe iter_size 2).
 # One loop iteration here is one image, so the counts are doubled: 140k iterations, step at 100k.
+# --auto-scale-lr: the lr above is for 1 image per loop iteration on one GPU (pfr); mmengine's rule
+# compares processes x train_dataloader.batch_size with it (the accumulation stays as it is).
+auto_scale_lr = dict(enable=False, base_batch_size=1)
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=140000, val_interval=140000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -1,6 +1,10 @@
 """Datasets: PASCAL VOC-format data read as py-faster-rcnn reads it, and the transforms whose
 arithmetic is py-faster-rcnn's."""
 from .paper_voc_dataset import PaperVOCDataset
+from .proposal_file import load_proposal_file, proposal_key, read_proposal_meta, save_proposal_file
 from .transforms import PaperRandomFlip, PaperResize
 
-__all__ = ['PaperVOCDataset', 'PaperRandomFlip', 'PaperResize']
+__all__ = [
+    'PaperVOCDataset', 'PaperRandomFlip', 'PaperResize', 'load_proposal_file', 'proposal_key',
+    'read_proposal_meta', 'save_proposal_file'
+]

@@ -51,6 +51,10 @@ are kept in the data list; mmdet's ``filter_cfg`` decides as usual: ``filter_emp
 images without instances during training, while a difficult-only image has instances (all with
 ``ignore_flag=1``) and stays as an all-background image. py-faster-rcnn's ``filter_roidb`` would drop
 such an image in its RPN and end-to-end stages (rare on VOC).
+
+Precomputed proposals (``proposal_file``, the Fast R-CNN steps of 4-step training) are read from
+this project's ``.npz`` proposal files only (``proposal_file.py``): mmdet reads a pickle, which
+could run code.
 """
 import logging
 import math
@@ -66,6 +70,7 @@ from mmengine.fileio import LocalBackend, get, get_file_backend, get_local_path,
 from mmengine.logging import print_log
 
 from ..utils.user_input_error import UserFileNotFoundError, UserInputError
+from .proposal_file import load_proposal_file, proposal_key
 
 _COORDS = ('xmin', 'ymin', 'xmax', 'ymax')
 #: Where README says to put the data (named in the error when a data list is missing).
@@ -154,6 +159,20 @@ class PaperVOCDataset(VOCDataset):
         # dataset with its own classes (a user's, or the toy demo data) keeps its own names.
         if tuple(self._metainfo['classes']) != tuple(VOCDataset.METAINFO['classes']):
             self._metainfo['dataset_type'] = None
+
+    def load_proposals(self) -> None:
+        """Attaches each image's precomputed proposals (``data_info['proposals']``), as mmdet's
+        ``BaseDetDataset.load_proposals`` does, from an ``.npz`` proposal file (no pickle)."""
+        if not osp.isabs(self.proposal_file):
+            self.proposal_file = osp.join(self.data_root, self.proposal_file)
+        proposals, _ = load_proposal_file(self.proposal_file)
+        missing = [info['img_path'] for info in self.data_list
+                   if proposal_key(info['img_path']) not in proposals]
+        if missing:
+            raise UserInputError(f'{self.proposal_file}: no proposals for {len(missing)} of the '
+                                 f'{len(self.data_list)} images of {self.ann_file}, e.g. {missing[:3]}')
+        for info in self.data_list:
+            info['proposals'] = proposals[proposal_key(info['img_path'])]
 
     # ------------------------------------------------------------------ loading the list
     def load_data_list(self) -> List[dict]:

@@ -20,8 +20,6 @@ Inputs are preprocessed as the detector's (BGR minus the config's pixel means).
 """
 import logging
 import math
-import os
-import os.path as osp
 import time
 from typing import List, Sequence, Tuple
 
@@ -35,6 +33,7 @@ from torch.nn import functional as F
 
 from ..models.layers.caffe_dropout import CaffeDropout
 from .toy_voc import TOY_CLASSES, render_toy_image, toy_rng
+from ..utils.atomic_write import atomic_torch_save
 
 
 class RoIClassifier(nn.Module):
@@ -75,10 +74,7 @@ def _save_in_imagenet_layout(model: nn.Module, summary: dict, out_file: str) -> 
     for name in ('fc6', 'fc7'):
         for param, value in getattr(model, name).state_dict().items():
             state[f'roi_head.bbox_head.{name}.{param}'] = value
-    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    tmp = out_file + '.tmp'
-    torch.save({'state_dict': {k: v.contiguous() for k, v in state.items()}, 'meta': summary}, tmp)
-    os.replace(tmp, out_file)
+    atomic_torch_save({'state_dict': {k: v.contiguous() for k, v in state.items()}, 'meta': summary}, out_file)
     print_log(f"stand-in pre-training: held-out region accuracy {summary['held_out_accuracy']:.3f} "
               f'-> {out_file}', logger='current', level=logging.INFO)
 

@@ -1,4 +1,8 @@
-from .hooks import AtomicCheckpointHook, TrainingSpeedHook
-from .runner import AlternatingTrainLoop, StageLogProcessor
+from .alternating_stages import StageSpec, parse_stages
+from .hooks import AlternatingTrainingHook, AtomicCheckpointHook, TrainingSpeedHook
+from .runner import StageLogProcessor
 
-__all__ = ['AtomicCheckpointHook', 'AlternatingTrainLoop', 'StageLogProcessor', 'TrainingSpeedHook']
+__all__ = [
+    'AlternatingTrainingHook', 'AtomicCheckpointHook', 'StageLogProcessor', 'StageSpec', 'TrainingSpeedHook',
+    'parse_stages'
+]

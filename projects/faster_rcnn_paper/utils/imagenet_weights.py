@@ -23,7 +23,7 @@ file loads with ``torch.load(..., weights_only=True)``) under the keys ``backbon
 and ``roi_head.bbox_head.fc6.weight`` / ``.bias``, ``roi_head.bbox_head.fc7.weight`` / ``.bias``
 (:class:`FastRCNNBBoxHead`; fc6 is an ``nn.Linear`` over the RoI-pooled map flattened in (C, H, W)
 order: 512×7×7 = 25088 inputs for VGG-16, 256×6×6 = 9216 for ZF). The ImageNet fc8 is dropped.
-The file is written atomically (temporary file in the destination folder, then ``os.replace``):
+The file is written atomically (``utils/atomic_write.py``: temporary file, fsync, ``os.replace``):
 a failed conversion leaves no partial output and an existing ``DST`` untouched.
 
 Source format ``vgg16-torchvision``
@@ -98,7 +98,6 @@ spatial size), non-floating values or an unreadable file raise ``ValueError`` na
 file, the shape found and the shape expected.
 """
 import os
-import secrets
 import zipfile
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -108,6 +107,7 @@ from torch import Tensor
 
 from ..models.backbones.vgg16 import VGG16_BLOCKS
 from ..models.backbones.zf_net import ZF_CONVS
+from .atomic_write import atomic_torch_save
 from .checkpoint_safety import checkpoint_safe_globals
 
 ArrayLike = Union[Tensor, np.ndarray]
@@ -348,24 +348,6 @@ def load_source_weights(path: Union[str, os.PathLike]) -> Dict[str, ArrayLike]:
     return weights
 
 
-def _save_atomically(obj: dict, dst: str) -> None:
-    """``torch.save`` to a temporary file beside ``dst``, then ``os.replace``: never a partial ``dst``."""
-    directory = os.path.dirname(os.path.abspath(dst))
-    name = f'.{os.path.basename(dst)}.{os.getpid()}.{secrets.token_hex(4)}.tmp'
-    tmp = os.path.join(directory, name)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode as for open(): umask applies
-    try:
-        with os.fdopen(fd, 'wb') as file:
-            torch.save(obj, file)
-        os.replace(tmp, dst)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def convert_imagenet_weights(fmt: str, src: Union[str, os.PathLike], dst: Union[str, os.PathLike],
                              input_adapt: bool = True) -> dict:
     """Converts the ImageNet weights in file ``src`` (format ``fmt``) and saves them to ``dst``.
@@ -387,5 +369,5 @@ def convert_imagenet_weights(fmt: str, src: Union[str, os.PathLike], dst: Union[
         state_dict=state_dict,
         meta=dict(source=os.path.basename(src), format=fmt,
                   input_adapted=bool(input_adapt and fmt == 'vgg16-torchvision')))
-    _save_atomically(checkpoint, dst)
+    atomic_torch_save(checkpoint, str(dst))
     return checkpoint

@@ -1,4 +1,5 @@
+from .alternating_training_hook import AlternatingTrainingHook
 from .atomic_checkpoint_hook import AtomicCheckpointHook, save_checkpoint_atomically
 from .training_speed_hook import TrainingSpeedHook
 
-__all__ = ['AtomicCheckpointHook', 'TrainingSpeedHook', 'save_checkpoint_atomically']
+__all__ = ['AlternatingTrainingHook', 'AtomicCheckpointHook', 'TrainingSpeedHook', 'save_checkpoint_atomically']

@@ -4,7 +4,7 @@ MMEngine's ``CheckpointHook`` writes ``iter_N.pth`` and the ``last_checkpoint`` 
 and, with ``max_keep_ckpts``, deletes the oldest checkpoint *before* writing the new one. A kill
 at the wrong moment leaves a truncated file behind, or a truncated pointer that ``--resume`` then
 follows. This hook writes each checkpoint to a temporary file and renames it into place
-(an atomic step on one file system), then rewrites the pointer the same way, and only then
+(``utils/atomic_write.py``), then rewrites the pointer the same way, and only then
 removes checkpoints beyond ``max_keep_ckpts``: at any moment ``last_checkpoint`` names a complete
 file, and at most one checkpoint interval is lost.
 """
@@ -17,24 +17,17 @@ from mmengine.dist import barrier, is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 
-
-def write_text_atomically(path: str, text: str) -> None:
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w') as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+from ...utils.atomic_write import atomic_path, atomic_write
 
 
 def save_checkpoint_atomically(runner, out_dir: str, filename: str, **kwargs) -> str:
-    """``runner.save_checkpoint`` to ``<out_dir>/<filename>`` through a temporary file and a
-    rename; then points ``<work_dir>/last_checkpoint`` at it. Returns the checkpoint path."""
+    """``runner.save_checkpoint`` to ``<out_dir>/<filename>`` through ``atomic_path``; then points
+    ``<work_dir>/last_checkpoint`` at it (atomically too). Returns the checkpoint path."""
     path = osp.join(out_dir, filename)
-    runner.save_checkpoint(out_dir, filename + '.tmp', **kwargs)
-    if is_main_process():
-        os.replace(path + '.tmp', path)
-        write_text_atomically(osp.join(runner.work_dir, 'last_checkpoint'), path)
+    if is_main_process():  # runner.save_checkpoint writes on the main process only
+        with atomic_path(path) as tmp:
+            runner.save_checkpoint(out_dir, osp.basename(tmp), **kwargs)
+        atomic_write(osp.join(runner.work_dir, 'last_checkpoint'), path)
     barrier()
     return path
 

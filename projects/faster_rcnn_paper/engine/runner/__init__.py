@@ -1,5 +1,4 @@
-from .alternating_train_loop import AlternatingTrainLoop
-from .offline_proposals import generate_proposals, proposal_key
+from .offline_proposals import generate_proposals
 from .stage_log_processor import StageLogProcessor
 
-__all__ = ['AlternatingTrainLoop', 'StageLogProcessor', 'generate_proposals', 'proposal_key']
+__all__ = ['StageLogProcessor', 'generate_proposals']

@@ -1,7 +1,7 @@
 """Training log lines that name the current step of 4-step alternating training.
 
 MMEngine's ``LogProcessor`` prints ``Iter(train) [k/total] lr ... losses``. During
-:class:`AlternatingTrainLoop` runs this processor adds the stage name, which the loop keeps in the
+:class:`AlternatingTrainingHook` runs this processor adds the stage name, which the hook keeps in the
 message hub (``alternating_stage``): ``Iter(train) [step2_fast_rcnn] [k/total] ...``. Outside such
 runs it is the stock processor.
 

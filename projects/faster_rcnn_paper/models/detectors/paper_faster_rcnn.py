@@ -18,7 +18,7 @@ A non-finite loss stops training before the optimiser step (:meth:`parse_losses`
 
 Prediction is mmdet's: proposals from the RPN, or the sample's precomputed ones when present.
 :meth:`propose` runs the RPN alone with given proposal settings (the offline proposal dump between
-alternating steps).
+alternating steps). :meth:`set_stage` switches the model into one step of alternating training.
 """
 import copy
 import math
@@ -26,13 +26,15 @@ from typing import List, Optional
 
 import torch
 from mmdet.models.detectors import FasterRCNN
-from mmdet.registry import MODELS
+from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures import SampleList
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 TRAIN_MODES = ('joint', 'rpn', 'fast_rcnn', 'non_approximate_joint')
+# The head a mode of alternating training does not train (§3.2: steps 1/3 train the RPN, 2/4 Fast R-CNN).
+UNUSED_HEAD = {'rpn': 'roi_head', 'fast_rcnn': 'rpn_head'}
 
 
 @MODELS.register_module()
@@ -42,6 +44,33 @@ class PaperFasterRCNN(FasterRCNN):
     def __init__(self, *args, train_mode: str = 'joint', **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.train_mode = train_mode
+
+    def set_stage(self, mode: str, train_cfg_overrides: Optional[dict] = None) -> List[str]:
+        """Switches to one step of 4-step alternating training (§3.2): ``train_mode`` becomes
+        ``mode``, and ``train_cfg`` becomes the config's own with ``train_cfg_overrides`` merged
+        in (e.g. 64 RoIs per image in the Fast R-CNN steps, pfr ``stage2_fast_rcnn_train.pt``);
+        the heads' assigners and samplers are rebuilt from it. Each call starts from the
+        constructor's ``train_cfg``, so overrides of an earlier stage do not leak into the next.
+
+        Returns the module-name prefixes that this mode does not train (to be frozen).
+        """
+        if mode not in UNUSED_HEAD:
+            raise ValueError(f'set_stage: mode must be one of {list(UNUSED_HEAD)}, got {mode!r}')
+        if not hasattr(self, '_constructor_train_cfg'):
+            self._constructor_train_cfg = copy.deepcopy(self.train_cfg)
+        self.train_mode = mode
+        train_cfg = ConfigDict(copy.deepcopy(self._constructor_train_cfg or {}))
+        train_cfg.merge(train_cfg_overrides or {})  # mmengine's config merge (``_delete_`` too)
+        self.train_cfg = train_cfg
+        if train_cfg.get('rpn') is not None:
+            head = self.rpn_head
+            head.train_cfg = train_cfg.rpn
+            head.assigner = TASK_UTILS.build(train_cfg.rpn['assigner'])
+            head.sampler = TASK_UTILS.build(train_cfg.rpn['sampler'], default_args=dict(context=head))
+        if train_cfg.get('rcnn') is not None:
+            self.roi_head.train_cfg = train_cfg.rcnn
+            self.roi_head.init_assigner_sampler()
+        return [UNUSED_HEAD[mode]]
 
     @property
     def train_mode(self) -> str:

@@ -112,3 +112,19 @@ def test_detector_loss_reaches_rpn_regression_only_in_non_approximate_mode(confi
         assert type(model.roi_head.bbox_roi_extractor.roi_layers[0]).__name__ == 'RoIWarp'
     else:
         assert grad is None or grad.abs().sum() == 0
+
+
+def test_set_stage_rebuilds_assigner_and_sampler_from_the_models_train_cfg():
+    cfg = Config.fromfile(f'{REPO}/configs/faster_rcnn_zf_voc.py')
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    assert model.roi_head.bbox_sampler.num == 128  # the model's train_cfg (joint / end2end)
+    unused = model.set_stage('fast_rcnn', dict(rcnn=dict(sampler=dict(num=64))))
+    assert unused == ['rpn_head'] and model.train_mode == 'fast_rcnn'
+    assert model.roi_head.bbox_sampler.num == 64 and model.train_cfg.rcnn.sampler.num == 64
+    # the next stage starts again from the constructor's train_cfg
+    assert model.set_stage('rpn', dict(rpn=dict(sampler=dict(num=128)))) == ['roi_head']
+    assert model.train_mode == 'rpn' and model.rpn_head.sampler.num == 128
+    assert model.roi_head.bbox_sampler.num == 128 and model.train_cfg.rcnn.sampler.num == 128
+    with pytest.raises(ValueError, match='set_stage: mode'):
+        model.set_stage('joint')

@@ -9,9 +9,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.tiny import REPO, make_tiny_voc, tiny_config
+from tests.tiny import REPO, make_tiny_voc, tool_env, tiny_config
 
-ENV = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+ENV = tool_env()
 
 
 @pytest.fixture(scope='module')
@@ -65,7 +65,7 @@ def test_kill_during_proposal_generation_then_resume(data_root, tmp_path):
     proc.wait(timeout=300)
     assert killed
     props = tmp_path / 'alternating' / 'proposals'
-    assert not (props / 'step1_rpn_train.pkl').exists() or os.path.getsize(props / 'step1_rpn_train.pkl') > 0
+    assert not (props / 'step1_rpn_train.npz').exists() or os.path.getsize(props / 'step1_rpn_train.npz') > 0
     proc = run(config, tmp_path, '--resume')
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
