@@ -116,8 +116,8 @@ class _StageIterator:
     resumed iteration count (to replay the stock loop's data order); a stage's dataloader starts
     afresh, so those ``skip`` calls are answered without loading any data."""
 
-    def __init__(self, dataloader, skip: int = 0) -> None:
-        self._iterator = _InfiniteDataloaderIterator(dataloader)
+    def __init__(self, iterator: _InfiniteDataloaderIterator, skip: int = 0) -> None:
+        self.iterator = iterator
         self._skip = skip
 
     def __iter__(self):
@@ -127,7 +127,7 @@ class _StageIterator:
         if self._skip > 0:
             self._skip -= 1
             return None
-        return next(self._iterator)
+        return next(self.iterator)
 
 
 @HOOKS.register_module()
@@ -328,8 +328,15 @@ class AlternatingTrainingHook(Hook):
             self._build_optimisation(runner, stage)
         self._set_trainable(model, stage, list(stage.frozen) + list(unused))
         loop = runner.train_loop
+        previous = loop.dataloader
         loop.dataloader = self._stage_dataloader(runner, stage, train_file)
-        loop.dataloader_iterator = _StageIterator(loop.dataloader, skip)
+        iterator = loop.dataloader_iterator
+        iterator = iterator.iterator if isinstance(iterator, _StageIterator) else iterator
+        if loop.dataloader is not previous or not isinstance(iterator, _InfiniteDataloaderIterator):
+            iterator = _InfiniteDataloaderIterator(loop.dataloader)
+        # The loop's own dataloader keeps the iterator the loop made: a second iterator over a
+        # loader with persistent workers resets the first one's workers (no batch ever arrives).
+        loop.dataloader_iterator = _StageIterator(iterator, skip)
         done = (resumed_at or stage.begin) - stage.begin
         runner.optim_wrapper.initialize_count_status(model, done, stage.max_iters)
         for key in [k for k in runner.message_hub.log_scalars

@@ -253,6 +253,20 @@ def test_child_config_overrides_one_stage(data_root, tmp_path):
     assert 'Iter(train) [step4_fast_rcnn] [11/11]' in log and log.count('pascal_voc/mAP') == 1
 
 
+def test_loader_worker_processes(data_root, tmp_path):
+    """The paper configs load data in persistent worker processes: the first stage keeps the loop's
+    own iterator (a second iterator over that loader once reset its workers and no batch came)."""
+    work = tmp_path / 'workers'
+    config = write_config(data_root, work)
+    cfg = Config.fromfile(config)
+    cfg.train_dataloader.num_workers = 1
+    cfg.train_dataloader.persistent_workers = True
+    cfg.dump(config)
+    log = train(config, work).stdout
+    assert 'Reach the end of the dataloader' not in log
+    assert re.search(iter_line('step4_fast_rcnn', 4 * ITERS, 4 * ITERS), log)
+
+
 def test_resume_inside_step3_after_the_run_regenerates_step3_proposals(uninterrupted, tmp_path):
     """Proposal files belong to the weights that made them (issue 16.1)."""
     full_work, _ = uninterrupted
