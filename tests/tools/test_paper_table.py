@@ -1,7 +1,6 @@
 """tools/paper_table.py: each command produces all of its rows (Table 2, 8, 9) or curves (Fig. 4) on
 tiny generated data with random-weights models (the plumbing; the numbers mean nothing here)."""
 import csv
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -11,6 +10,7 @@ import torch
 
 from faster_rcnn_paper.datasets.proposal_file import load_proposal_file
 from tests.tiny import REPO, make_tiny_voc, tiny_config
+from tests.tools import load_tool
 
 # The paper's numbers (arXiv:1506.01497 v3, VOC07 test mAP %), transcribed here a second time.
 PAPER_TABLE2 = [('SS', 2000, 58.7), ('EB', 2000, 58.6), ('RPN+ZF, shared', 300, 59.9),
@@ -25,10 +25,7 @@ ZF = 'configs/faster_rcnn_zf_voc.py'
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('paper_table', osp.join(REPO, 'tools', 'paper_table.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('paper_table')
 
 
 @pytest.fixture(scope='module')
