@@ -34,8 +34,7 @@ def test_bad_images_are_reported(tmp_path):
     cv2.imwrite(os.path.join(jpegs, '000003.jpg'), gray)  # grayscale: fine, read as 3 channels
     xml = os.path.join(root, 'VOC2007', 'Annotations', '000004.xml')
     text = open(xml).read()
-    for name in ('circle', 'square', 'triangle', 'bar', 'pillar'):
-        text = text.replace(f'<difficult>0</difficult>', '<difficult>1</difficult>')
+    text = text.replace('<difficult>0</difficult>', '<difficult>1</difficult>')
     open(xml, 'w').write(text)  # only difficult objects: warning
     proc = run_check(tmp_path, root)
     out = proc.stdout
