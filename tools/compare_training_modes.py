@@ -274,7 +274,8 @@ def mode_problem(mode: str, cfg) -> str:
     config, has_hook = MODES[mode][1], alternating_hook_cfg(cfg) is not None
     if has_hook != (mode == 'alternating'):
         return (f"{config}: custom_hooks {'has' if has_hook else 'lacks'} an AlternatingTrainingHook, so it "
-                f"does not train {MODES[mode][0]} training" + (' (set custom_hooks = [] there)' if has_hook else ''))
+                f"does not train {MODES[mode][0]} training"
+                + (' but the 4 steps (set custom_hooks = [] there)' if has_hook else ''))
     if mode in JOINT_TRAIN_MODES and cfg.model.get('train_mode') != JOINT_TRAIN_MODES[mode]:
         return (f"{config}: model.train_mode is {cfg.model.get('train_mode')!r}, {JOINT_TRAIN_MODES[mode]!r} "
                 f'expected for {MODES[mode][0]} training')
@@ -287,13 +288,13 @@ def check_configs(modes) -> None:
     from mmengine.config import Config
 
     from faster_rcnn_paper.utils import UserFileNotFoundError, UserInputError
-    for mode in modes:
-        config = MODES[mode][1]
-        cfg = Config.fromfile(osp.join(REPO, config))
+    cfgs = {mode: Config.fromfile(osp.join(REPO, MODES[mode][1])) for mode in modes}
+    for mode, cfg in cfgs.items():
         problem = mode_problem(mode, cfg)
         if problem:
             raise UserInputError(problem)
-        checkpoint = cfg.model.init_cfg.checkpoint
+    for mode, cfg in cfgs.items():
+        config, checkpoint = MODES[mode][1], cfg.model.init_cfg.checkpoint
         if not osp.isfile(osp.join(REPO, checkpoint)):
             raise UserFileNotFoundError(f'{config}: model.init_cfg.checkpoint {checkpoint} does not exist; run '
                                         '`make demo` (or tools/demo.py) first: it makes the toy data and stand-in '
