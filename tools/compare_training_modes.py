@@ -2,7 +2,7 @@
 (toy-test mAP against training iterations and wall time) over several training budgets, same data,
 same stand-in weights.
 
-    python tools/compare_training_modes.py [--work-dir work_dirs/compare] [--modes ...] [--budgets 1 2 4]
+    python tools/compare_training_modes.py [--work-dir work_dirs/curves] [--modes ...] [--budgets 1 2 4]
 
 1. 4-step alternating training     configs/faster_rcnn_zf_alternating_toyvoc.py
 2. approximate joint training      configs/faster_rcnn_zf_joint_toyvoc.py
@@ -17,8 +17,9 @@ here, around the training process, so the 4-step's proposal files between the st
 is evaluated with tools/test.py on the toy test split (VOC07 11-point mAP@0.5).
 
 A run whose result (``result.json`` in its folder) exists is not run again, so an interrupted
-command continues where it stopped; a result made from other iterations than the configs now give
-is run again, as is a run with no result (its folder is cleared first). A failed run is reported
+command continues where it stopped; a result made from another config content (a fingerprint of
+the scaled config, its bases included) is run again, as is a run with no result (its folder is
+cleared first). A failed run is reported
 and the others still run (exit status 1 at the end). Written, atomically, to ``<work-dir>``:
 ``curves.json`` / ``curves.csv`` (mode, budget, iterations, training wall seconds, seconds per
 iteration, toy-test mAP), ``curves.png`` (mAP vs iterations and vs wall time, one line per mode)
@@ -26,6 +27,7 @@ and ``curves.md`` (a Markdown table, also printed).
 """
 import argparse
 import csv
+import hashlib
 import io
 import json
 import os
@@ -92,18 +94,30 @@ def scaled_iters(config: str, scale: float) -> list:
     return opts + _schedule_opts('param_scheduler', cfg.param_scheduler, scale, cfg.train_cfg.max_iters, n)
 
 
-def total_iterations(config: str, scale: float) -> int:
-    """Training iterations of ``config`` after ``scaled_iters`` (all stages together)."""
+def scaled_config(config: str, scale: float):
+    """``config`` loaded with ``scaled_iters(config, scale)`` applied (what tools/train.py runs)."""
     from mmengine.config import Config, DictAction
-
-    from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg
     cfg = Config.fromfile(osp.join(REPO, config))
     cfg.merge_from_dict({key: DictAction._parse_iterable(value) for key, value in
                          (opt.split('=', 1) for opt in scaled_iters(config, scale))})
+    return cfg
+
+
+def total_iterations(config: str, scale: float) -> int:
+    """Training iterations of ``config`` after ``scaled_iters`` (all stages together)."""
+    from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg
+    cfg = scaled_config(config, scale)
     hook = alternating_hook_cfg(cfg)
     if hook is not None:
         return sum(stage.max_iters for stage in hook.stages.values())
     return cfg.train_cfg.max_iters
+
+
+def config_fingerprint(config: str, scale: float) -> str:
+    """SHA-256 of the scaled config's content (its bases included): a finished run counts only
+    while the configs still give the training it ran."""
+    text = json.dumps(scaled_config(config, scale).to_dict(), sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def run(cmd, log_file):
@@ -131,7 +145,7 @@ def train_and_test(mode: str, budget: float, work_dir: str) -> dict:
     if osp.isdir(osp.join(REPO, work)):
         shutil.rmtree(osp.join(REPO, work))  # a run that left no result: start it afresh
     os.makedirs(osp.join(REPO, work))
-    iterations = total_iterations(config, budget)
+    iterations, fingerprint = total_iterations(config, budget), config_fingerprint(config, budget)
     start = time.perf_counter()
     run([sys.executable, 'tools/train.py', config, '--work-dir', work, '--cfg-options',
          *scaled_iters(config, budget), 'default_hooks.checkpoint.interval=1000000'],
@@ -149,21 +163,21 @@ def train_and_test(mode: str, budget: float, work_dir: str) -> dict:
         raise RuntimeError(f"no 'pascal_voc/mAP' in {osp.join(work, 'test.log')}")
     row = dict(mode=mode, budget=budget, iterations=iterations, train_seconds=round(train_seconds, 1),
                seconds_per_iteration=round(train_seconds / iterations, 3), mAP=float(found[-1]))
-    atomic_write(osp.join(REPO, work, 'result.json'), json.dumps(dict(row, config=config), indent=1) + '\n')
+    atomic_write(osp.join(REPO, work, 'result.json'),
+                 json.dumps(dict(row, config=config, config_sha256=fingerprint), indent=1) + '\n')
     return row
 
 
 def finished(mode: str, budget: float, work_dir: str):
-    """The row of a finished run (its ``result.json``) if it matches the configs' iterations now,
-    else None."""
+    """The row of a finished run (its ``result.json``) if the configs still give the training it
+    ran (``config_fingerprint``), else None."""
     path = osp.join(REPO, run_dir(work_dir, mode, budget), 'result.json')
     if not osp.isfile(path):
         return None
     with open(path) as f:
         result = json.load(f)
-    if result.get('iterations') != total_iterations(MODES[mode][1], budget):
-        print(f'   {path}: made with {result.get("iterations")} iterations, the config now gives '
-              f'{total_iterations(MODES[mode][1], budget)}: run again', flush=True)
+    if result.get('config_sha256') != config_fingerprint(MODES[mode][1], budget):
+        print(f'   {path}: made from another content of {MODES[mode][1]} (or its bases): run again', flush=True)
         return None
     return {key: result[key] for key in CSV_FIELDS}
 
@@ -255,7 +269,7 @@ def learning_curves(modes, budgets, work_dir: str):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--work-dir', default='work_dirs/compare')
+    parser.add_argument('--work-dir', default='work_dirs/curves')
     parser.add_argument('--modes', nargs='+', default=list(MODES), choices=list(MODES))
     parser.add_argument('--budgets', nargs='+', type=float, default=[1.0, 2.0, 4.0],
                         help="multiples of the demo configs' iterations (default: 1 2 4)")

@@ -128,6 +128,7 @@ def fake_training(monkeypatch):
     clock = itertools.count(0, 60)
     monkeypatch.setattr(tool, 'scaled_iters', lambda config, budget: [])
     monkeypatch.setattr(tool, 'total_iterations', lambda config, budget: int(100 * budget))
+    monkeypatch.setattr(tool, 'config_fingerprint', lambda config, budget: f'{config} x{budget}')
     monkeypatch.setattr(tool.time, 'perf_counter', lambda: next(clock))
 
 
@@ -166,10 +167,24 @@ def test_finished_runs_are_skipped_and_unfinished_ones_start_afresh(tmp_path, mo
     assert not leftover.exists()
     assert [r['mode'] for r in rows] == ['alternating', 'joint']
     assert len((tmp_path / 'curves.md').read_text().splitlines()) == 2 + 2
-    # a result made with other iterations than the config now gives is run again
-    monkeypatch.setattr(tool, 'total_iterations', lambda config, budget: 150)
+    # a result made from another content of its config is run again
+    monkeypatch.setattr(tool, 'config_fingerprint', lambda config, budget: 'joint changed' if 'joint' in config else
+                        f'{config} x{budget}')
     fake = FakeTools()
     monkeypatch.setattr(tool, 'run', fake)
     rows, _ = tool.learning_curves(['alternating', 'joint'], [1.0], str(tmp_path))
-    assert fake.trained == [('alternating', 1.0), ('joint', 1.0)]
-    assert [r['iterations'] for r in rows] == [150, 150]
+    assert fake.trained == [('joint', 1.0)]
+    assert json.loads((tmp_path / 'joint' / 'x1' / 'result.json').read_text())['config_sha256'] == 'joint changed'
+
+
+def test_the_fingerprint_follows_the_config_content(tmp_path):
+    changed = tmp_path / 'changed_lr.py'
+    changed.write_text(f"_base_ = ['{osp.join(REPO, ALTERNATING)}']\n"
+                       'custom_hooks = _base_.custom_hooks\n'
+                       'custom_hooks[0].stages.step4_fast_rcnn.optim_wrapper.optimizer.lr = 0.02\n')
+    copy = tmp_path / 'copy.py'
+    copy.write_text(f"_base_ = ['{osp.join(REPO, ALTERNATING)}']\n")
+    same = tool.config_fingerprint(ALTERNATING, 2.0)
+    assert tool.config_fingerprint(str(copy), 2.0) == same
+    assert tool.config_fingerprint(ALTERNATING, 1.0) != same
+    assert tool.config_fingerprint(str(changed), 2.0) != same
