@@ -123,7 +123,8 @@ def config_fingerprint(config: str, scale: float) -> str:
 def run(cmd, log_file):
     """Runs a tool (cwd: the repository), its output to ``log_file``; returns that output."""
     with open(log_file, 'w') as log:
-        proc = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get('PYTHONPATH')]))), stdout=log,
+        path = os.pathsep.join(filter(None, [REPO, os.environ.get('PYTHONPATH')]))
+        proc = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, PYTHONPATH=path), stdout=log,
                               stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed; see {log_file}")
