@@ -11,3 +11,6 @@ val_cfg = dict(type='ValLoop')
 optim_wrapper = dict(accumulative_counts=2)  # Caffe iter_size 2, as the end2end solver
 param_scheduler = [dict(type='MultiStepLR', by_epoch=False, begin=0, end=1300, milestones=[975], gamma=0.1)]
 model_wrapper_cfg = None
+# Not the demo's AlternatingTrainingHook: it would switch the model through the 4 steps whatever
+# train_mode says (custom_hooks is a list, so this replaces the base's).
+custom_hooks = []

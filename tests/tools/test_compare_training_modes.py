@@ -93,9 +93,6 @@ def test_a_config_that_does_not_train_its_mode_is_refused(monkeypatch):
     assert tool.mode_problem('alternating', Config.fromfile(osp.join(REPO, ALTERNATING))) == ''
 
 
-@pytest.mark.xfail(strict=True, reason='the joint toy configs inherit the 4-step AlternatingTrainingHook from '
-                   'faster_rcnn_zf_alternating_toyvoc.py (custom_hooks = [] missing there): '
-                   'remove this mark once fixed')
 @pytest.mark.parametrize('mode', ['joint', 'nonapprox'])
 def test_each_joint_toy_config_trains_its_mode(mode):
     assert tool.mode_problem(mode, Config.fromfile(osp.join(REPO, tool.MODES[mode][1]))) == ''
