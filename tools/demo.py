@@ -174,8 +174,10 @@ def step_report(config: str, work_dir: str, final_map: float, recall_images: int
         else:
             spec = specs.get(stage['name'])
             proposals = spec.proposals if spec is not None else None
-            entry.update(metric=MAP_NAME, source=f"this step's detector on the test-set proposals of "
-                         f"{proposals or 'its RPN step'} (AlternatingTrainingHook, evaluate=True)")
+            split = 'val split = test split' if cfg.val_dataloader.dataset == cfg.test_dataloader.dataset \
+                else 'val split, NOT the test split'
+            entry.update(metric=MAP_NAME, source=f"this step's detector on the proposals of "
+                         f"{proposals or 'its RPN step'}, {split} (AlternatingTrainingHook, evaluate=True)")
             metrics, why_not = stage_metrics(work_dir, stages, stage['name'])
             if metrics is None:
                 entry['note'] = why_not
@@ -193,6 +195,20 @@ def format_steps(steps: list) -> list:
         value = f"{s['value']:.3f}" if s['value'] is not None else f"n/a: {s['note']}"
         lines.append(f"{s['step']:<5}{s['name']:<18}{'%d-%d' % tuple(s['iterations']):<12}{speed:>7}  "
                      f"{s['metric']} {value}")
+    return lines
+
+
+def summary_lines(steps: list, class_ap: dict, mean_ap: float, times: dict, total: float,
+                  recall_images: int) -> list:
+    """The demo summary: each step's contribution and speed, the final AP per class, the time per phase."""
+    lines = ['4-step alternating training (paper §3.2), what each step gave:']
+    lines += format_steps(steps)
+    lines += [f'(recall: the RPN of the step\'s end checkpoint on {recall_images} test images; step 2: its '
+              'detector on step-1 proposals, the paper\'s "unshared" model; step 4: the final model)', '',
+              f"{'class':<10} AP@0.5 (VOC07 11-point), final model"]
+    lines += [f'{name:<10} {ap:.3f}' for name, ap in class_ap.items()]
+    lines += [f"{'mAP':<10} {mean_ap:.3f}",
+              'time: ' + ', '.join(f'{k} {v / 60:.1f} min' for k, v in times.items()) + f'; total {total / 60:.1f} min']
     return lines
 
 
@@ -277,17 +293,9 @@ def main(argv=None):
     total = time.time() - start
 
     banner('Demo summary')
-    print('4-step alternating training (paper §3.2), each step on the test split:')
-    print('\n'.join(format_steps(steps)))
-    print(f"\n{'class':<10} AP@0.5 (VOC07 11-point), final model")
-    for name, ap in class_ap.items():
-        print(f'{name:<10} {ap:.3f}')
-    print(f"{'mAP':<10} {mean_ap:.3f}")
-    print('time: ' + ', '.join(f'{k} {v / 60:.1f} min' for k, v in times.items()) +
-          f'; total {total / 60:.1f} min')
-    print(f'pictures: {grid}   loss curve: {curve}   model: {final}')
     targets = target_report(mean_ap, total / 60, args.target_map, args.target_minutes)
-    print('\n'.join(targets))
+    print('\n'.join(summary_lines(steps, class_ap, mean_ap, times, total, args.recall_images) + [
+        f'pictures: {grid}   loss curve: {curve}   model: {final}'] + targets))
     summary = dict(mAP=round(mean_ap, 4), AP={k: round(v, 4) for k, v in class_ap.items()}, steps=steps,
                    seconds={k: round(v, 1) for k, v in times.items()}, total_seconds=round(total, 1),
                    grid=grid, pictures=sorted(glob.glob(osp.join(pictures, '*.png'))), loss_curve=curve,

@@ -138,13 +138,26 @@ def test_demo_summary_gives_each_steps_contribution_and_speed(tmp_path, monkeypa
         (3, 'step3_rpn', [20, 30], 0.9), (4, 'step4_fast_rcnn', [30, 40], 0.5349)]
     # window 2: the line at begin + 2 also averages the step's first iteration, so it is left out
     assert [s['seconds_per_iteration'] for s in steps] == [1.0, 2.0, 3.0, 4.0]
-    assert 'step2_fast_rcnn' not in steps[1]['source'] and 'step1_rpn' in steps[1]['source']
+    assert "proposals of step1_rpn, val split = test split" in steps[1]['source']
     assert demo.format_steps(steps) == [
         'step name              iterations   s/iter  contribution',
         '1    step1_rpn         0-10           1.00  proposal recall (IoU 0.5, top 300) 0.800',
         '2    step2_fast_rcnn   10-20          2.00  mAP (VOC07 11-point) 0.412',
         '3    step3_rpn         20-30          3.00  proposal recall (IoU 0.5, top 300) 0.900',
         '4    step4_fast_rcnn   30-40          4.00  mAP (VOC07 11-point) 0.535']
+    times = dict(data=6.0, pretrain=120.0, train=600.0, test=30.0, steps=45.0, pictures=15.0)
+    lines = demo.summary_lines(steps, {'circle': 0.6, 'square': 0.469}, 0.5349, times, 816.0, 7)
+    assert lines[:6] == ['4-step alternating training (paper §3.2), what each step gave:'] + demo.format_steps(steps)
+    assert lines[6:] == [
+        '(recall: the RPN of the step\'s end checkpoint on 7 test images; step 2: its detector on step-1 '
+        'proposals, the paper\'s "unshared" model; step 4: the final model)',
+        '',
+        'class      AP@0.5 (VOC07 11-point), final model',
+        'circle     0.600',
+        'square     0.469',
+        'mAP        0.535',
+        'time: data 0.1 min, pretrain 2.0 min, train 10.0 min, test 0.5 min, steps 0.8 min, pictures 0.2 min; '
+        'total 13.6 min']
 
 
 def test_demo_summary_says_why_a_step_has_no_number(tmp_path, monkeypatch):
