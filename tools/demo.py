@@ -306,4 +306,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from faster_rcnn_paper.utils.tool_errors import run_tool
+    sys.exit(run_tool(main))
