@@ -1,15 +1,26 @@
 """`make demo`: the whole paper, offline, on 2 CPU cores — data, stand-in ImageNet pre-training,
-4-step alternating training, evaluation, pictures and a loss curve.
+4-step alternating training, evaluation of each step, pictures and a loss curve.
 
     python tools/demo.py [--data-root data/toy] [--work-dir work_dirs/demo] [--fresh]
 
-Steps (each skipped when its output already exists, so an interrupted demo continues):
+Phases (the first three skipped when their output already exists, so an interrupted demo continues):
 1. generate the toy VOC-format dataset (tools/make_toy_voc.py);
 2. stand-in ImageNet pre-training of ZF's convs and fc6/fc7 (tools/pretrain_toy_backbone.py,
    regions of toy images at the detector's scale);
 3. ``tools/train.py configs/faster_rcnn_zf_alternating_toyvoc.py`` (resumed if interrupted);
-4. ``tools/test.py`` on the test split: VOC07 11-point mAP@0.5 per class and overall;
-5. detections drawn on test images (tools/infer.py) and the loss curve (tools/plot_losses.py).
+4. ``tools/test.py`` on the test split: VOC07 11-point mAP@0.5 per class and overall (step 4's
+   result: the final model, shared convs);
+5. what each step of the 4-step training (§3.2) contributed, on the test split, with its seconds per
+   iteration (from the run's JSON log, ``utils/training_log.py``):
+   the RPN steps 1 and 3: recall of the top 300 proposals at IoU 0.5 (``tools/paper_table.py
+   recall``, Fig. 4's measure) with the step's end checkpoint ``iter_<end>.pth``, whose RPN and
+   convs are that step's; step 2: the mAP of the step-2 detector on step-1 proposals (the paper's
+   "unshared" detector), which AlternatingTrainingHook measures at the end of step 2 when the
+   config sets ``evaluate=True`` for it, and which the later checkpoints keep in their message
+   hub (``alternating_metrics/<step>``);
+6. a 3 x 3 grid of test images with their detections (tools/infer.py, then
+   tools/detection_grid.py: one box per object, legible labels) and the loss curve with the four
+   steps shaded (tools/plot_losses.py).
 Prints a summary and writes it to <work-dir>/demo_summary.json.
 """
 import argparse
@@ -24,6 +35,10 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs', 'faster_rcnn_zf_alternating_toyvoc.py')
+# What the summary measures after the RPN steps: recall of the top-N proposals at this IoU (the
+# paper's Table 2 runs the detector on 300 proposals; Fig. 4 plots recall against IoU).
+RECALL_PROPOSALS, RECALL_IOU = 300, 0.5
+MAP_NAME = 'mAP (VOC07 11-point)'
 
 
 def banner(text):
@@ -82,6 +97,121 @@ def per_class_ap(config, results_file):
     return float(np.mean(aps)), {name: float(ap) for name, ap in zip(classes, aps)}
 
 
+def stage_checkpoint(work_dir: str, stage: dict) -> str:
+    """The checkpoint AlternatingTrainingHook writes when ``stage`` ends: ``iter_<end>.pth``."""
+    return osp.join(work_dir, f"iter_{stage['end']}.pth")
+
+
+def stage_metrics(work_dir: str, stages: list, name: str):
+    """The val-set metrics AlternatingTrainingHook recorded at the end of stage ``name`` (a Fast
+    R-CNN stage with ``evaluate=True``, on its own proposals), read from the message hub of the
+    run's last checkpoint (every checkpoint after that stage keeps them); (metrics, None) or
+    (None, why not)."""
+    from faster_rcnn_paper.utils.strict_loading import read_checkpoint
+    last = stage_checkpoint(work_dir, stages[-1])
+    if not osp.isfile(last):
+        return None, f'{last} not found'
+    hub = read_checkpoint(last).get('message_hub') or {}
+    metrics = (hub.get('runtime_info') or {}).get(f'alternating_metrics/{name}')
+    if metrics is None:
+        return None, f'not evaluated during training (the config sets evaluate=False for {name})'
+    return metrics, None
+
+
+def map_of(metrics: dict) -> float:
+    from faster_rcnn_paper.utils.user_input_error import UserInputError
+    keys = [k for k in metrics if k.split('/')[-1] == 'mAP']
+    if not keys:
+        raise UserInputError(f'no mAP among the metrics {sorted(metrics)}')
+    return float(metrics[keys[0]])
+
+
+def step_recall(config: str, checkpoint: str, out_dir: str, num_images: int) -> float:
+    """Recall of the top RECALL_PROPOSALS proposals at IoU RECALL_IOU of ``checkpoint``'s RPN on the
+    first ``num_images`` images of the test split (tools/paper_table.py recall, which also writes
+    its Fig. 4 table and plot into ``out_dir``)."""
+    run([sys.executable, 'tools/paper_table.py', 'recall', config, checkpoint, '--proposal-nums',
+         str(RECALL_PROPOSALS), '--out-dir', out_dir, '--cfg-options',
+         f'test_dataloader.dataset.indices={num_images}'])
+    with open(osp.join(out_dir, 'recall.json')) as f:
+        record = json.load(f)
+    column = [round(t, 2) for t in record['iou']].index(RECALL_IOU)
+    return float(record['recall'][record['proposal_nums'].index(RECALL_PROPOSALS)][column])
+
+
+def step_report(config: str, work_dir: str, final_map: float, recall_images: int, out_dir: str) -> list:
+    """One entry per step of the run in ``work_dir`` (its ``alternating/stages.json``): iterations,
+    seconds per iteration (from its JSON log) and what the step contributed — proposal recall after
+    an RPN step, mAP after a Fast R-CNN step (the last one's is ``final_map``, tools/test.py's)."""
+    from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg, parse_stages
+    from faster_rcnn_paper.utils.tool_config import read_config
+    from faster_rcnn_paper.utils.training_log import read_scalars, read_stages, seconds_per_iteration
+    from faster_rcnn_paper.utils.user_input_error import UserInputError
+    stages = read_stages(work_dir)
+    if not stages:
+        raise UserInputError(f'{work_dir}/alternating/stages.json not found: not a 4-step training run')
+    cfg = read_config(config)
+    window = cfg.log_processor.get('window_size', 10)  # 10: mmengine's default
+    hook = alternating_hook_cfg(cfg)
+    specs = {spec.name: spec for spec in parse_stages(hook.stages)} if hook is not None else {}
+    speeds = seconds_per_iteration(read_scalars(work_dir), stages, window)
+    steps = []
+    for k, stage in enumerate(stages, start=1):
+        speed = speeds[stage['name']]
+        entry = dict(step=k, name=stage['name'], mode=stage['mode'], iterations=[stage['begin'], stage['end']],
+                     seconds_per_iteration=None if speed is None else round(speed, 3), value=None)
+        if stage['mode'] == 'rpn':
+            checkpoint = stage_checkpoint(work_dir, stage)
+            entry.update(metric=f'proposal recall (IoU {RECALL_IOU:g}, top {RECALL_PROPOSALS})', source=checkpoint)
+            if osp.isfile(checkpoint):
+                entry['value'] = round(step_recall(config, checkpoint, osp.join(out_dir, stage['name']),
+                                                   recall_images), 4)
+            else:
+                entry['note'] = (f'{checkpoint} not found (removed by max_keep_ckpts when the step ends '
+                                 'on a checkpoint interval?)')
+        elif k == len(stages):
+            entry.update(metric=MAP_NAME, value=round(final_map, 4), source='the final model, tools/test.py')
+        else:
+            spec = specs.get(stage['name'])
+            proposals = spec.proposals if spec is not None else None
+            split = 'val split = test split' if cfg.val_dataloader.dataset == cfg.test_dataloader.dataset \
+                else 'val split, NOT the test split'
+            entry.update(metric=MAP_NAME, source=f"this step's detector on the proposals of "
+                         f"{proposals or 'its RPN step'}, {split} (AlternatingTrainingHook, evaluate=True)")
+            metrics, why_not = stage_metrics(work_dir, stages, stage['name'])
+            if metrics is None:
+                entry['note'] = why_not
+            else:
+                entry['value'] = round(map_of(metrics), 4)
+        steps.append(entry)
+    return steps
+
+
+def format_steps(steps: list) -> list:
+    """The summary's table of the steps: one line each."""
+    lines = [f"{'step':<5}{'name':<18}{'iterations':<12}{'s/iter':>7}  contribution"]
+    for s in steps:
+        speed = 'n/a' if s['seconds_per_iteration'] is None else f"{s['seconds_per_iteration']:.2f}"
+        value = f"{s['value']:.3f}" if s['value'] is not None else f"n/a: {s['note']}"
+        lines.append(f"{s['step']:<5}{s['name']:<18}{'%d-%d' % tuple(s['iterations']):<12}{speed:>7}  "
+                     f"{s['metric']} {value}")
+    return lines
+
+
+def summary_lines(steps: list, class_ap: dict, mean_ap: float, times: dict, total: float,
+                  recall_images: int) -> list:
+    """The demo summary: each step's contribution and speed, the final AP per class, the time per phase."""
+    lines = ['4-step alternating training (paper §3.2), what each step gave:']
+    lines += format_steps(steps)
+    lines += [f'(recall: the RPN of the step\'s end checkpoint on {recall_images} test images; step 2: its '
+              'detector on step-1 proposals, the paper\'s "unshared" model; step 4: the final model)', '',
+              f"{'class':<10} AP@0.5 (VOC07 11-point), final model"]
+    lines += [f'{name:<10} {ap:.3f}' for name, ap in class_ap.items()]
+    lines += [f"{'mAP':<10} {mean_ap:.3f}",
+              'time: ' + ', '.join(f'{k} {v / 60:.1f} min' for k, v in times.items()) + f'; total {total / 60:.1f} min']
+    return lines
+
+
 def target_report(mean_ap: float, minutes: float, target_map: float, target_minutes: float) -> list:
     """One line per target of the demo (issue: mAP@0.5 >= 0.85 within 15 minutes after install)."""
     return [f"target mAP >= {target_map:.2f}: {'met' if mean_ap >= target_map else 'NOT met'} ({mean_ap:.3f})",
@@ -96,8 +226,10 @@ def main(argv=None):
     parser.add_argument('--num-trainval', type=int, default=200)
     parser.add_argument('--num-test', type=int, default=100)
     parser.add_argument('--pretrain-iters', type=int, default=200)
-    parser.add_argument('--pictures', type=int, default=8, help='test images to draw detections on')
+    parser.add_argument('--pictures', type=int, default=9, help='test images in the picture grid (3 per row)')
     parser.add_argument('--score-thr', type=float, default=0.3, help='score threshold of the pictures')
+    parser.add_argument('--recall-images', type=int, default=100,
+                        help='test images the proposal recall of steps 1 and 3 is measured on')
     parser.add_argument('--fresh', action='store_true', help='delete the data and work dir first')
     parser.add_argument('--target-map', type=float, default=0.85, help='mAP the summary checks against')
     parser.add_argument('--target-minutes', type=float, default=15.0, help='time the summary checks against')
@@ -109,28 +241,28 @@ def main(argv=None):
     times = {}
     start = time.time()
 
-    banner('1/5  Toy VOC-format dataset (5 shape classes)')
+    banner('1/6  Toy VOC-format dataset (5 shape classes)')
     t = time.time()
     test_list = osp.join(data_root, 'VOCdevkit', 'VOC2007', 'ImageSets', 'Main', 'test.txt')
     run_once(test_list, [sys.executable, 'tools/make_toy_voc.py', '--out', args.data_root, '--num-trainval',
                          str(args.num_trainval), '--num-test', str(args.num_test)])
     times['data'] = time.time() - t
 
-    banner('2/5  Stand-in ImageNet pre-training of ZF convs + fc6/fc7 (generated image regions)')
+    banner('2/6  Stand-in ImageNet pre-training of ZF convs + fc6/fc7 (generated image regions)')
     t = time.time()
     weights = osp.join(data_root, 'stand_in_imagenet_zf.pth')
     run_once(weights, [sys.executable, 'tools/pretrain_toy_backbone.py', CONFIG, weights, '--iters',
                        str(args.pretrain_iters)])
     times['pretrain'] = time.time() - t
 
-    banner('3/5  Faster R-CNN, 4-step alternating training (tools/train.py)')
+    banner('3/6  Faster R-CNN, 4-step alternating training (tools/train.py)')
     t = time.time()
     final = osp.join(work_dir, 'faster_rcnn_final.pth')
     resume = ['--resume'] if osp.isfile(osp.join(work_dir, 'last_checkpoint')) else []
     run_once(final, [sys.executable, 'tools/train.py', CONFIG, '--work-dir', args.work_dir, *resume])
     times['train'] = time.time() - t
 
-    banner('4/5  Evaluation on the test split (tools/test.py): VOC07 11-point mAP@0.5')
+    banner('4/6  Evaluation on the test split (tools/test.py): VOC07 11-point mAP@0.5')
     t = time.time()
     results = osp.join(work_dir, 'test', 'results.pkl')
     run([sys.executable, 'tools/test.py', CONFIG, final, '--work-dir', osp.join(args.work_dir, 'test'),
@@ -138,7 +270,13 @@ def main(argv=None):
     mean_ap, class_ap = per_class_ap(CONFIG, results)
     times['test'] = time.time() - t
 
-    banner('5/5  Pictures of detections and the loss curve')
+    banner(f'5/6  Each step on the test split: proposal recall after steps 1 and 3 (top {RECALL_PROPOSALS}, '
+           f'IoU {RECALL_IOU:g}), mAP after steps 2 and 4, s/iteration')
+    t = time.time()
+    steps = step_report(CONFIG, work_dir, mean_ap, args.recall_images, osp.join(work_dir, 'steps'))
+    times['steps'] = time.time() - t
+
+    banner('6/6  Pictures of detections and the loss curve')
     t = time.time()
     with open(test_list) as f:
         ids = [line.strip() for line in f if line.strip()][:args.pictures]
@@ -146,24 +284,21 @@ def main(argv=None):
     pictures = osp.join(work_dir, 'pictures')
     run([sys.executable, 'tools/infer.py', CONFIG, final, *images, '--out-dir', pictures, '--score-thr',
          str(args.score_thr)])
+    grid = osp.join(work_dir, 'detections_grid.png')
+    run([sys.executable, 'tools/detection_grid.py', osp.join(pictures, 'detections.json'), '--out', grid,
+         '--score-thr', str(args.score_thr), '--max-images', str(args.pictures)])
     curve = osp.join(work_dir, 'loss_curve.png')
     run([sys.executable, 'tools/plot_losses.py', work_dir, '--out', curve])
     times['pictures'] = time.time() - t
     total = time.time() - start
 
     banner('Demo summary')
-    print(f"{'class':<10} AP@0.5 (VOC07 11-point)")
-    for name, ap in class_ap.items():
-        print(f'{name:<10} {ap:.3f}')
-    print(f"{'mAP':<10} {mean_ap:.3f}")
-    print('time: ' + ', '.join(f'{k} {v / 60:.1f} min' for k, v in times.items()) +
-          f'; total {total / 60:.1f} min')
-    print(f'pictures: {pictures}/*.png   loss curve: {curve}   model: {final}')
     targets = target_report(mean_ap, total / 60, args.target_map, args.target_minutes)
-    print('\n'.join(targets))
-    summary = dict(mAP=round(mean_ap, 4), AP={k: round(v, 4) for k, v in class_ap.items()},
+    print('\n'.join(summary_lines(steps, class_ap, mean_ap, times, total, args.recall_images) + [
+        f'pictures: {grid}   loss curve: {curve}   model: {final}'] + targets))
+    summary = dict(mAP=round(mean_ap, 4), AP={k: round(v, 4) for k, v in class_ap.items()}, steps=steps,
                    seconds={k: round(v, 1) for k, v in times.items()}, total_seconds=round(total, 1),
-                   pictures=sorted(glob.glob(osp.join(pictures, '*.png'))), loss_curve=curve,
+                   grid=grid, pictures=sorted(glob.glob(osp.join(pictures, '*.png'))), loss_curve=curve,
                    targets=targets)
     with open(osp.join(work_dir, 'demo_summary.json'), 'w') as f:
         json.dump(summary, f, indent=1)
@@ -171,4 +306,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from faster_rcnn_paper.utils.tool_errors import run_tool
+    sys.exit(run_tool(main))

@@ -7,8 +7,6 @@ For 4-step alternating training the steps are shaded and labelled (from
 by iteration.
 """
 import argparse
-import glob
-import json
 import math
 import os.path as osp
 from collections import defaultdict
@@ -18,21 +16,9 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
+from faster_rcnn_paper.utils.training_log import read_scalars, read_stages  # noqa: E402
+
 LOSS_KEYS = ('loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox')
-
-
-def read_scalars(work_dir: str) -> dict:
-    """iteration -> scalars, from every run in the work dir (later runs win)."""
-    by_iter = {}
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                record = json.loads(line)
-                if 'iter' in record and 'loss' in record:
-                    by_iter[record['iter']] = record
-    if not by_iter:
-        raise FileNotFoundError(f'no training scalars under {work_dir}/*/vis_data/scalars.json')
-    return dict(sorted(by_iter.items()))
 
 
 def min_gap(points) -> int:
@@ -49,13 +35,10 @@ def plot(work_dir: str, out: str) -> str:
             if key in record and math.isfinite(record[key]):  # NaN: not computed in this step
                 series[key].append((it, record[key]))
     fig, ax = plt.subplots(figsize=(10, 4.5))
-    timeline = osp.join(work_dir, 'alternating', 'stages.json')
-    if osp.isfile(timeline):  # written by AlternatingTrainingHook
-        with open(timeline) as f:
-            for k, stage in enumerate(json.load(f)):
-                ax.axvspan(stage['begin'] + 0.5, stage['end'] + 0.5, color=f'C{k % 10}', alpha=0.07)
-                ax.text((stage['begin'] + stage['end']) / 2, 1.0, stage['name'], ha='center',
-                        va='bottom', fontsize=8, transform=ax.get_xaxis_transform())
+    for k, stage in enumerate(read_stages(work_dir) or []):  # written by AlternatingTrainingHook
+        ax.axvspan(stage['begin'] + 0.5, stage['end'] + 0.5, color=f'C{k % 10}', alpha=0.07)
+        ax.text((stage['begin'] + stage['end']) / 2, 1.0, stage['name'], ha='center',
+                va='bottom', fontsize=8, transform=ax.get_xaxis_transform())
     for k, (key, points) in enumerate(series.items()):
         # One line per run of consecutive logged iterations (a loss is absent in the steps that
         # do not compute it); zero losses cannot show on the log scale.
