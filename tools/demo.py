@@ -219,11 +219,20 @@ def target_report(mean_ap: float, minutes: float, target_map: float, target_minu
             f'({minutes:.1f} min)']
 
 
+def toy_image_size_args(config: str) -> list:
+    """make_toy_voc.py arguments that draw the images at the scale ``config`` shows them: the
+    shorter side its ``img_scale``'s shorter one, the longer side up to its longer one."""
+    from faster_rcnn_paper.utils.tool_config import read_config
+    long_side, short_side = sorted(read_config(config).img_scale, reverse=True)
+    return ['--short-side', str(short_side), '--max-size', str(long_side)]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--data-root', default='data/toy')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--num-trainval', type=int, default=200)
+    parser.add_argument('--seed', type=int, default=0, help="the toy data's seed (tools/make_toy_voc.py)")
     parser.add_argument('--num-test', type=int, default=100)
     parser.add_argument('--pretrain-iters', type=int, default=200)
     parser.add_argument('--pictures', type=int, default=9, help='test images in the picture grid (3 per row)')
@@ -245,7 +254,8 @@ def main(argv=None):
     t = time.time()
     test_list = osp.join(data_root, 'VOCdevkit', 'VOC2007', 'ImageSets', 'Main', 'test.txt')
     run_once(test_list, [sys.executable, 'tools/make_toy_voc.py', '--out', args.data_root, '--num-trainval',
-                         str(args.num_trainval), '--num-test', str(args.num_test)])
+                         str(args.num_trainval), '--num-test', str(args.num_test), '--seed', str(args.seed),
+                         *toy_image_size_args(CONFIG)])
     times['data'] = time.time() - t
 
     banner('2/6  Stand-in ImageNet pre-training of ZF convs + fc6/fc7 (generated image regions)')

@@ -23,6 +23,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0, help='non-negative random seed (default 0)')
     parser.add_argument('--min-size', type=int, default=160, help='smallest image side (default 160)')
     parser.add_argument('--max-size', type=int, default=240, help='largest image side (default 240)')
+    parser.add_argument('--short-side', type=int, default=None,
+                        help='make every shorter side this long (the longer one up to --max-size), '
+                             'i.e. at the scale the detector shows them')
     parser.add_argument('--jpeg-quality', type=int, default=95, help='JPEG quality (default 95)')
     return parser.parse_args()
 
@@ -32,7 +35,7 @@ def main() -> None:
     start = time.perf_counter()
     summary = make_toy_voc(args.out, num_trainval=args.num_trainval, num_test=args.num_test,
                            seed=args.seed, min_size=args.min_size, max_size=args.max_size,
-                           jpeg_quality=args.jpeg_quality)
+                           jpeg_quality=args.jpeg_quality, short_side=args.short_side)
     print(f'wrote {summary} in {time.perf_counter() - start:.1f} s')
     print(f'use it with data_root={osp.join(osp.dirname(summary.voc_root), "")!r}, '
           "data_prefix=dict(sub_data_root='VOC2007/'), "

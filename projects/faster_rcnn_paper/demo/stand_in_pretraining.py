@@ -91,12 +91,13 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 
 def toy_scene_images(seed: int, num_images: int, scale: Tuple[int, int]) -> List[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Toy images resized as the detector resizes them (``scale`` = (long, short) sides, keeping the
-    aspect ratio), with their non-difficult objects: a list of (image H×W×3 uint8 BGR, boxes (N, 4)
-    float32 in the resized image, labels (N,))."""
+    """Toy images made as the demo data are (shorter side ``min(scale)``, longer side up to
+    ``max(scale)``) and resized as the detector resizes them (``scale`` = (long, short) sides,
+    keeping the aspect ratio; a no-op for these), with their non-difficult objects: a list of
+    (image H×W×3 uint8 BGR, boxes (N, 4) float32 in the resized image, labels (N,))."""
     out = []
     for index in range(1, num_images + 1):
-        toy = render_toy_image(toy_rng(seed, index))
+        toy = render_toy_image(toy_rng(seed, index), max_size=max(scale), short_side=min(scale))
         height, width = toy.image.shape[:2]
         factor = min(max(scale) / max(height, width), min(scale) / min(height, width))
         image = cv2.resize(toy.image, (int(width * factor + 0.5), int(height * factor + 0.5)),
@@ -191,7 +192,7 @@ def pretrain_on_toy_images(backbone: nn.Module, in_channels: int, roi_size: int,
         first_conv.weight /= spread.clamp(min=1.0)
     model = RoIClassifier(backbone, in_channels, roi_size, fc_channels, len(TOY_CLASSES) + 1,
                           caffe_dropout=caffe_dropout)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4, fused=True)  # one kernel per step
     # Linear warm-up over the first tenth (Adam's first steps on fresh fc layers otherwise spike
     # the loss), then cosine decay.
     warmup = max(1, iters // 10)

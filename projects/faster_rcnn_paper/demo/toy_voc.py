@@ -10,7 +10,7 @@ object is random, so it says nothing about the class):
 
 They lie on seeded textured backgrounds (smooth blotches, linear gradients or stripes, plus grain);
 each object's colour is chosen to stand out from the background and from the objects it overlaps,
-and carries a mild brightness gradient. Objects never cross the image border (``truncated`` is 0).
+and carries a mild brightness gradient and a 2-px outline (dark on light objects, light on dark ones). Objects never cross the image border (``truncated`` is 0).
 Later objects are drawn on top of earlier ones; a placement is rejected if it would leave an earlier
 object less than half visible, so occluded objects stay recognisable.
 
@@ -40,7 +40,7 @@ import math
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -57,6 +57,7 @@ _MIN_VISIBLE = 0.5  # no placement may leave an earlier object less visible than
 _DIFFICULT_VISIBLE = 0.65  # objects less visible than this are difficult
 _PLACEMENT_TRIES = 30  # random positions tried per object before it is left out
 _COLOUR_CANDIDATES = 16  # random colours scored per object; the most contrasting one is used
+_OUTLINE_WIDTH = 2  # pixels of each shape's outline
 
 
 @dataclass
@@ -154,6 +155,13 @@ def _shape_mask(rng: np.random.Generator, name: str, w: int, h: int) -> np.ndarr
     return np.ones((h, w), dtype=bool)  # square, bar, pillar
 
 
+def _eroded(mask: np.ndarray, width: int) -> np.ndarray:
+    """``mask`` eroded by ``width`` pixels (pixels outside the array count as outside)."""
+    padded = np.pad(mask.astype(np.uint8), width)
+    kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
+    return cv2.erode(padded, kernel)[width:-width, width:-width].astype(bool)
+
+
 def _pick_colour(rng: np.random.Generator, under: np.ndarray, neighbours: List[np.ndarray]) -> np.ndarray:
     """The most contrasting of a few random colours: farthest from the mean of the pixels it will
     cover (``under``, N×3) and from the colours of the objects it overlaps."""
@@ -170,9 +178,17 @@ def toy_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, 1, index])
 
 
-def render_toy_image(rng: np.random.Generator, min_size: int = 160, max_size: int = 240) -> ToyImage:
-    """Draw one toy image with ``rng``; width and height are each uniform in [min_size, max_size]."""
-    width, height = (int(s) for s in rng.integers(min_size, max_size + 1, size=2))
+def render_toy_image(rng: np.random.Generator, min_size: int = 160, max_size: int = 240,
+                     short_side: Optional[int] = None) -> ToyImage:
+    """Draw one toy image with ``rng``; width and height are each uniform in [min_size, max_size],
+    or, with ``short_side``, the shorter side is ``short_side`` and the longer one uniform in
+    [short_side, max_size] (either orientation): images made at the scale a detector that resizes
+    the shorter side to ``short_side`` shows them."""
+    if short_side is None:
+        width, height = (int(s) for s in rng.integers(min_size, max_size + 1, size=2))
+    else:
+        long_side = int(rng.integers(short_side, max_size + 1))
+        width, height = (long_side, short_side) if rng.random() < 0.5 else (short_side, long_side)
     canvas = _background(rng, height, width)
     instance_map = np.full((height, width), -1, dtype=np.int16)
     names: List[str] = []
@@ -201,6 +217,11 @@ def render_toy_image(rng: np.random.Generator, min_size: int = 160, max_size: in
         shade = rng.uniform(-25, 25) * (u / w - 0.5) + rng.uniform(-25, 25) * (v / h - 0.5)
         patch = canvas[y0:y0 + h, x0:x0 + w]
         patch[mask] = colour + shade[mask][:, None]
+        # An outline of the contrasting extreme (dark on light objects, light on dark ones): the
+        # object's own boundary, as real objects have, so a window on part of a shape does not
+        # look like a whole one.
+        rim = mask & ~_eroded(mask, _OUTLINE_WIDTH)
+        patch[rim] = 20.0 if colour.mean() > 127 else 235.0
         instance_map[y0:y0 + h, x0:x0 + w][mask] = len(names)
         for k in np.flatnonzero(covered):
             visible[k] -= int(covered[k])
@@ -264,7 +285,8 @@ def _write_text(path: str, text: str) -> None:
 
 
 def make_toy_voc(out_dir: str, num_trainval: int = 200, num_test: int = 100, seed: int = 0,
-                 min_size: int = 160, max_size: int = 240, jpeg_quality: int = 95) -> ToyVOCSummary:
+                 min_size: int = 160, max_size: int = 240, jpeg_quality: int = 95,
+                 short_side: Optional[int] = None) -> ToyVOCSummary:
     """Write a toy VOC2007-style dataset under ``<out_dir>/VOCdevkit/VOC2007`` (see the module
     docstring). Files of the same names are overwritten; nothing else is removed.
 
@@ -274,6 +296,8 @@ def make_toy_voc(out_dir: str, num_trainval: int = 200, num_test: int = 100, see
         num_test: images in test (the ids after trainval).
         seed: non-negative seed; the same arguments give byte-identical files.
         min_size, max_size: range of the image width and height, in pixels.
+        short_side: if given, every image's shorter side (``min_size`` is then unused) and the
+            longer one in [short_side, max_size] (see :func:`render_toy_image`).
         jpeg_quality: OpenCV JPEG quality.
 
     Returns:
@@ -286,6 +310,8 @@ def make_toy_voc(out_dir: str, num_trainval: int = 200, num_test: int = 100, see
         raise ValueError(f'seed must be non-negative, got {seed}')
     if not 64 <= min_size <= max_size:
         raise ValueError(f'need 64 <= min_size <= max_size, got {min_size}, {max_size}')
+    if short_side is not None and not 64 <= short_side <= max_size:
+        raise ValueError(f'need 64 <= short_side <= max_size, got {short_side}, {max_size}')
 
     voc_root = osp.join(out_dir, 'VOCdevkit', 'VOC2007')
     folders = {sub: osp.join(voc_root, sub) for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main')}
@@ -296,7 +322,7 @@ def make_toy_voc(out_dir: str, num_trainval: int = 200, num_test: int = 100, see
     objects_per_class = dict.fromkeys(TOY_CLASSES, 0)
     num_difficult = 0
     for k, img_id in enumerate(img_ids, start=1):
-        toy = render_toy_image(toy_rng(seed, k), min_size, max_size)
+        toy = render_toy_image(toy_rng(seed, k), min_size, max_size, short_side)
         img_path = osp.join(folders['JPEGImages'], f'{img_id}.jpg')
         if not cv2.imwrite(img_path, toy.image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]):
             raise OSError(f'could not write {img_path}')

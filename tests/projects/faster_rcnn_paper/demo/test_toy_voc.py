@@ -143,6 +143,35 @@ def test_shapes_have_their_geometry():
     assert min(aspects['bar']) > 2.3 and max(aspects['pillar']) < 1 / 2.3
 
 
+def test_short_side_makes_images_at_the_detectors_scale():
+    orientations = set()
+    for k in range(1, 30):
+        height, width = render_toy_image(toy_rng(5, k), max_size=150, short_side=100).image.shape[:2]
+        assert min(height, width) == 100 and max(height, width) <= 150
+        orientations.add(width > height)
+    assert orientations == {True, False}
+
+
+def test_every_object_has_an_outline_of_the_contrasting_extreme():
+    """The rim of each fully visible shape is dark (20) on light objects and light (235) on dark
+    ones, up to the grain added over the whole image."""
+    checked = 0
+    for k in range(1, 15):
+        toy = render_toy_image(toy_rng(2, k))
+        for index, obj in enumerate(toy.objects):
+            if obj.visible_fraction < 1.0 or obj.difficult:
+                continue
+            mask = (toy.instance_map == index).astype(np.uint8)
+            rim = mask.astype(bool) & ~cv2.erode(mask, np.ones((3, 3), np.uint8)).astype(bool)
+            inner = cv2.erode(mask, np.ones((9, 9), np.uint8)).astype(bool)
+            rim_value = toy.image[rim].astype(np.float32).mean()
+            fill_value = toy.image[inner].astype(np.float32).mean()
+            expected = 20.0 if fill_value > 127 else 235.0
+            assert abs(rim_value - expected) < 15, (k, obj.name, rim_value, fill_value)
+            checked += 1
+    assert checked > 10
+
+
 def dataset_cfg(summary, dataset_type, split='trainval', pipeline=()):
     return dict(type=dataset_type, data_root=osp.dirname(summary.voc_root) + os.sep,
                 ann_file=f'VOC2007/ImageSets/Main/{split}.txt', data_prefix=dict(sub_data_root='VOC2007/'),
@@ -197,3 +226,5 @@ def test_rejects_bad_arguments(tmp_path):
         make_toy_voc(str(tmp_path), num_trainval=0, num_test=0)
     with pytest.raises(ValueError):
         make_toy_voc(str(tmp_path), min_size=200, max_size=100)
+    with pytest.raises(ValueError, match='short_side'):
+        make_toy_voc(str(tmp_path), short_side=300, max_size=240)
