@@ -47,9 +47,9 @@ def plain(value):
     ('faster_rcnn_zf_voc.py', (1000, 600)),
     ('faster_rcnn_vgg16_voc.py', (1000, 600)),
     ('faster_rcnn_zf_joint_voc.py', (1000, 600)),
-    ('faster_rcnn_zf_alternating_toyvoc.py', (533, 320)),
-    ('faster_rcnn_zf_joint_toyvoc.py', (533, 320)),
-    ('faster_rcnn_zf_nonapprox_joint_toyvoc.py', (533, 320)),
+    ('faster_rcnn_zf_alternating_toyvoc.py', (480, 320)),
+    ('faster_rcnn_zf_joint_toyvoc.py', (480, 320)),
+    ('faster_rcnn_zf_nonapprox_joint_toyvoc.py', (480, 320)),
 ])
 def test_pipelines_resolve_to_the_paper_pipelines_at_the_config_scale(config, scale):
     cfg = Config.fromfile(osp.join(REPO, 'configs', config))
@@ -75,7 +75,7 @@ def test_demo_pipelines_follow_a_change_of_the_voc_base(tmp_path):
     toy = Config.fromfile(str(configs / 'faster_rcnn_zf_alternating_toyvoc.py'))
     steps = [step.type for step in toy.train_dataloader.dataset.pipeline]
     assert steps == [step.type for step in voc.train_pipeline] and steps[-2] == 'PhotoMetricDistortion'
-    assert toy.train_dataloader.dataset.pipeline[3].scale == (533, 320)
+    assert toy.train_dataloader.dataset.pipeline[3].scale == (480, 320)
 
 
 @pytest.mark.parametrize('config,roi_size', [('faster_rcnn_zf_nonapprox_joint_voc.py', 6),
