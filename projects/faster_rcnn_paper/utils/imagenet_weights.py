@@ -108,7 +108,7 @@ from torch import Tensor
 from ..models.backbones.vgg16 import VGG16_BLOCKS
 from ..models.backbones.zf_net import ZF_CONVS
 from .atomic_write import atomic_torch_save
-from .checkpoint_safety import checkpoint_safe_globals
+from .checkpoint_safety import allow_mmengine_checkpoints
 
 ArrayLike = Union[Tensor, np.ndarray]
 
@@ -326,8 +326,10 @@ def load_source_weights(path: Union[str, os.PathLike]) -> Dict[str, ArrayLike]:
         except ValueError as exc:
             raise ValueError(f'{path}: cannot read the .npz archive ({exc})') from exc
     try:
-        with torch.serialization.safe_globals(checkpoint_safe_globals()):
-            loaded = torch.load(path, map_location='cpu', weights_only=True)
+        # Not the ``safe_globals`` context manager: on exit it removes its globals from the
+        # process-wide allowlist, also those the plugin's import put there for every checkpoint.
+        allow_mmengine_checkpoints()
+        loaded = torch.load(path, map_location='cpu', weights_only=True)
     except OSError:
         raise
     except Exception as exc:  # the weights-only unpickler fails in many ways on foreign files

@@ -69,3 +69,15 @@ def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
     torch.save({'payload': _ReachesIntoModules()}, path)
     with pytest.raises(pickle.UnpicklingError, match='__init__'):
         torch.load(path, weights_only=True)
+
+
+def test_reading_imagenet_weights_keeps_the_checkpoint_allowlist(tmp_path):
+    """Converting ImageNet weights in a process must not take the plugin's allowlist away from the
+    checkpoints read after it (torch's ``safe_globals`` context manager removes its globals on exit)."""
+    from faster_rcnn_paper.utils.checkpoint_safety import checkpoint_safe_globals
+    from faster_rcnn_paper.utils.imagenet_weights import load_source_weights
+    weights = tmp_path / 'weights.pth'
+    torch.save({'conv1.weight': torch.zeros(2, 3, 1, 1)}, str(weights))
+    load_source_weights(str(weights))
+    allowed = torch.serialization.get_safe_globals()
+    assert all(entry in allowed for entry in checkpoint_safe_globals())
