@@ -174,11 +174,11 @@ def write_outputs(out_dir: str, name: str, text: str, record) -> None:
 # ----------------------------------------------------------------------------- Table 2
 def stage_checkpoints(stages_dir: str):
     """(step-1 RPN checkpoint, step-2 detector checkpoint) of a 4-step run, or (None, reason)."""
+    from faster_rcnn_paper.utils.training_log import read_stages
     timeline = osp.join(stages_dir, 'alternating', 'stages.json')
-    if not osp.isfile(timeline):
+    stages = read_stages(stages_dir)
+    if stages is None:
         return None, f'no 4-step stage record {timeline}'
-    with open(timeline) as f:
-        stages = json.load(f)
     rpn = next((s for s in stages if s['mode'] == 'rpn'), None)
     det = next((s for s in stages if s['mode'] == 'fast_rcnn' and rpn is not None
                 and s['begin'] >= rpn['end']), None)
