@@ -7,6 +7,7 @@ from tests.tools import load_tool
 
 benchmark_roi_pool = load_tool('benchmark_roi_pool')
 benchmark_roi_warp = load_tool('benchmark_roi_warp')
+benchmark_zf_trunk = load_tool('benchmark_zf_trunk')
 
 
 def test_baselines_match_the_ops():
@@ -27,3 +28,14 @@ def test_benchmarks_print_a_ratio_line_per_workload_and_pass(monkeypatch, capsys
         lines = [line for line in capsys.readouterr().out.splitlines() if '| ratio' in line]
         assert len(lines) == 2 and 'forward+backward' in lines[1], lines
         assert all(line.startswith('tiny    4x38x63 -> 3x3,   5 RoIs') for line in lines), lines
+
+
+def test_zf_trunk_benchmark_compares_with_the_former_trunk(monkeypatch, capsys):
+    monkeypatch.setattr(benchmark_zf_trunk, 'INPUTS', [('1 x 64x96', 1, 64, 96)])
+    benchmark_zf_trunk.main(['--repeats', '1'])
+    lines = [line for line in capsys.readouterr().out.splitlines() if '| ratio' in line]
+    assert [line.split(':')[0].split()[-1] for line in lines] == ['forward', 'forward+backward'] * 2, lines
+    assert lines[0].startswith('LRN (96, 32, 48) x1') and lines[2].startswith('ZF trunk 1 x 64x96'), lines
+    # the baseline is the former layer: default layout, autograd LRN
+    base = benchmark_zf_trunk.baseline_trunk(benchmark_zf_trunk.ZFNet())
+    assert not base.channels_last and isinstance(base.norm1, benchmark_zf_trunk.AutogradLRN)

@@ -9,9 +9,15 @@ Five shareable conv layers (``models/pascal_voc/ZF/faster_rcnn_*/train.prototxt`
 Total stride 16. LRN is Caffe's within-channel one (size 3, alpha 5e-5, beta 0.75) and pooling
 rounds up (Caffe / ``ceil_mode=True``), which fixes the feature-map size and so the anchor count.
 The fc6/fc7 layers live in the Fast R-CNN head (:class:`FastRCNNBBoxHead`, 6×6 RoI pooling).
+
+The trunk runs in channels-last memory layout (``channels_last=True``; the same numbers up to float
+rounding): on CPU its 3×3 poolings (the LRN's window mean and the max-pools) and convolutions are
+about 1.6x faster for forward + backward than in the default layout, the returned conv5 map is
+contiguous again (``tools/benchmark_zf_trunk.py`` measures both).
 """
 from typing import Optional, Tuple
 
+import torch
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor, nn
@@ -36,18 +42,20 @@ class ZFNet(BaseModule):
         frozen_stages: number of leading conv layers to freeze (py-faster-rcnn trains all five
             ZF convs in stage 1 and end-to-end training, so the default is 0).
         lrn: LRN settings (size, alpha, beta).
+        channels_last: run the trunk in channels-last memory layout (faster; same numbers).
     """
     out_channels = 256
     stride = 16
 
     def __init__(self, frozen_stages: int = 0, lrn: Tuple[int, float, float] = (3, 5e-5, 0.75),
-                 init_cfg: Optional[dict] = None) -> None:
+                 channels_last: bool = True, init_cfg: Optional[dict] = None) -> None:
         if init_cfg is None:
             init_cfg = dict(type='Kaiming', layer='Conv2d', nonlinearity='relu')
         super().__init__(init_cfg=init_cfg)
         if not 0 <= frozen_stages <= len(ZF_CONVS):
             raise ValueError(f'frozen_stages must be in [0, {len(ZF_CONVS)}], got {frozen_stages}')
         self.frozen_stages = frozen_stages
+        self.channels_last = channels_last
         in_channels = 3
         for name, out_channels, kernel, stride, padding, with_pool in ZF_CONVS:
             self.add_module(name, nn.Conv2d(in_channels, out_channels, kernel, stride, padding))
@@ -64,8 +72,10 @@ class ZFNet(BaseModule):
                 param.requires_grad = False
 
     def forward(self, x: Tensor) -> Tuple[Tensor]:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         for name, *_, with_pool in ZF_CONVS:
             x = self.relu(getattr(self, name)(x))
             if with_pool:
                 x = getattr(self, f'pool{name[-1]}')(getattr(self, f'norm{name[-1]}')(x))
-        return (x, )
+        return (x.contiguous(), )

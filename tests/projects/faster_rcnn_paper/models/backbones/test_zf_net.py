@@ -48,3 +48,27 @@ def test_frozen_stages():
     assert frozen == {'conv1', 'conv2'}
     model(torch.randn(1, 3, 64, 64))[0].sum().backward()
     assert model.conv1.weight.grad is None and model.conv3.weight.grad is not None
+
+
+def test_channels_last_trunk_computes_the_same():
+    """The channels-last trunk (default) gives the default-layout trunk's outputs and gradients
+    (float rounding), and returns a contiguous map."""
+    torch.manual_seed(0)
+    fast = ZFNet()
+    fast.init_weights()
+    plain = ZFNet(channels_last=False)
+    plain.load_state_dict(fast.state_dict())
+    images = torch.randn(2, 3, 97, 131) * 50
+    outputs, grads, layouts = [], [], []
+    for model in (fast, plain):
+        hook = model.conv2.register_forward_hook(
+            lambda module, args, out: layouts.append(out.is_contiguous(memory_format=torch.channels_last)))
+        (out, ) = model(images)
+        hook.remove()
+        out.sum().backward()
+        outputs.append(out)
+        grads.append(model.conv1.weight.grad)
+    assert layouts == [True, False]
+    assert outputs[0].is_contiguous() and outputs[0].shape == outputs[1].shape
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-4, atol=1e-4 * outputs[1].abs().max().item())
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-3, atol=1e-4 * grads[1].abs().max().item())

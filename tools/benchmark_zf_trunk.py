@@ -1,0 +1,95 @@
+"""Benchmark of the ZF trunk's CPU speed-ups: the LRN's closed-form gradient and channels-last layout.
+
+Each line times ours against the formulation it replaced, in the same run, and prints the ratio
+(baseline time / ours); outputs are checked equal (float rounding) before timing.
+
+* ``LRN``: :class:`WithinChannelLRN` (Caffe's closed-form gradient) against the autograd chain of
+  the same formula (pooling, power, division) on a conv1 map (in the trunk's layout).
+* ``ZF trunk``: :class:`ZFNet` as configured (channels-last, closed-form LRN) against the same
+  weights in the default memory layout with the autograd LRN, on the demo's batch (2 images of
+  320x480, a Fast R-CNN step) and on one paper-scale image (600x1000).
+
+    python tools/benchmark_zf_trunk.py [--repeats 20] [--threads N] [--device cpu|cuda]
+"""
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from faster_rcnn_paper.models.backbones import ZFNet
+from faster_rcnn_paper.models.layers import WithinChannelLRN
+from faster_rcnn_paper.utils.op_benchmarking import parse_benchmark_args, timed
+
+# (label, batch, height, width): the demo's Fast R-CNN batch and one paper-scale image
+INPUTS = [('2 x 320x480', 2, 320, 480), ('1 x 600x1000', 1, 600, 1000)]
+
+
+class AutogradLRN(nn.Module):
+    """The within-channel LRN formula left to autograd (the layer before the closed-form gradient)."""
+
+    def __init__(self, size, alpha, beta):
+        super().__init__()
+        self.size, self.alpha, self.beta = size, alpha, beta
+
+    def forward(self, x):
+        mean_sq = F.avg_pool2d(x * x, self.size, stride=1, padding=self.size // 2, count_include_pad=True)
+        return x / (1.0 + self.alpha * mean_sq).pow(self.beta)
+
+
+def baseline_trunk(model: ZFNet) -> ZFNet:
+    """``model``'s weights in the default layout with the autograd LRN."""
+    base = ZFNet(channels_last=False, init_cfg=dict(type='Constant', layer='Conv2d', val=0))
+    base.load_state_dict(model.state_dict())
+    for name, module in list(base.named_children()):
+        if isinstance(module, WithinChannelLRN):
+            setattr(base, name, AutogradLRN(module.size, module.alpha, module.beta))
+    return base.to(next(model.parameters()).device)
+
+
+def compare(label, ours, base, inputs, args):
+    """Checks ``ours(inputs)`` equals ``base(inputs)``, then prints forward and forward+backward ratios."""
+    with torch.no_grad():
+        out, ref = ours(inputs), base(inputs)
+    out, ref = (out[0], ref[0]) if isinstance(out, tuple) else (out, ref)
+    if not torch.allclose(out, ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item()):
+        raise SystemExit(f'{label}: outputs differ (max abs diff {(out - ref).abs().max()})')
+    for mode in ('forward', 'forward+backward'):
+        leaf = inputs.clone().requires_grad_(mode != 'forward')
+
+        def run(fn):
+            def step():
+                result = fn(leaf)
+                result = result[0] if isinstance(result, tuple) else result
+                if leaf.requires_grad:
+                    result.backward(torch.ones_like(result))
+                    leaf.grad = None
+            return step
+
+        with torch.set_grad_enabled(mode != 'forward'):
+            t_ours = timed(run(ours), args.repeats, args.device)
+            t_base = timed(run(base), args.repeats, args.device)
+        print(f'{label:30s} {mode:16s}: ours {t_ours * 1e3:8.2f} ms | before {t_base * 1e3:8.2f} ms | '
+              f'ratio {t_base / t_ours:5.2f}x', flush=True)
+
+
+def main(argv=None):
+    args = parse_benchmark_args(__doc__, argv)
+    print(f'device={args.device} threads={torch.get_num_threads()} repeats={args.repeats}')
+    torch.manual_seed(0)
+    model = ZFNet()
+    model.init_weights()
+    model.to(args.device)
+    base = baseline_trunk(model)
+    lrn = model.norm1
+    for label, batch, height, width in INPUTS:
+        images = torch.randn(batch, 3, height, width, device=args.device) * 50
+        with torch.no_grad():
+            conv1 = model.relu(model.conv1(images))  # in the layout the trunk gives its LRN
+            if model.channels_last:
+                conv1 = conv1.contiguous(memory_format=torch.channels_last)
+        compare(f'LRN {tuple(conv1.shape[1:])} x{batch}', lrn,
+                AutogradLRN(lrn.size, lrn.alpha, lrn.beta), conv1, args)
+        compare(f'ZF trunk {label}', model, base, images, args)
+
+
+if __name__ == '__main__':
+    main()
