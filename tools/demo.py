@@ -58,9 +58,19 @@ def run_once(output, cmd):
         run(cmd)
 
 
-def per_class_ap(config, results_file):
-    """VOC07 11-point AP@0.5 per class, computed as the configs' PaperVOCMetric does
-    (py-faster-rcnn's voc_eval)."""
+def data_root_options(data_root: str) -> list:
+    """``--cfg-options`` that point CONFIG (written for ``data/toy/``) at the toy dataset under
+    ``data_root``: every tool the demo runs on CONFIG gets them (training also the stand-in weights
+    made there), so that ``--data-root`` changes what is trained and tested, not only
+    where the data is written."""
+    voc = osp.join(data_root, 'VOCdevkit') + '/'
+    return [f'{loader}.dataset.data_root={voc}' for loader in ('train_dataloader', 'val_dataloader',
+                                                                 'test_dataloader')]
+
+
+def per_class_ap(config, results_file, data_root):
+    """VOC07 11-point AP@0.5 per class on the test split under ``data_root``, computed as the
+    configs' PaperVOCMetric does (py-faster-rcnn's voc_eval)."""
     import pickle
 
     import numpy as np
@@ -73,6 +83,7 @@ def per_class_ap(config, results_file):
     cfg = Config.fromfile(config)
     init_default_scope('mmdet')
     dataset_cfg = cfg.test_dataloader.dataset
+    dataset_cfg.data_root = osp.join(data_root, 'VOCdevkit') + '/'
     dataset_cfg.pipeline = []
     dataset = DATASETS.build(dataset_cfg)
     classes = dataset.metainfo['classes']
@@ -126,20 +137,21 @@ def map_of(metrics: dict) -> float:
     return float(metrics[keys[0]])
 
 
-def step_recall(config: str, checkpoint: str, out_dir: str, num_images: int) -> float:
+def step_recall(config: str, checkpoint: str, out_dir: str, num_images: int, data_root: str) -> float:
     """Recall of the top RECALL_PROPOSALS proposals at IoU RECALL_IOU of ``checkpoint``'s RPN on the
     first ``num_images`` images of the test split (tools/paper_table.py recall, which also writes
     its Fig. 4 table and plot into ``out_dir``)."""
     run([sys.executable, 'tools/paper_table.py', 'recall', config, checkpoint, '--proposal-nums',
          str(RECALL_PROPOSALS), '--out-dir', out_dir, '--cfg-options',
-         f'test_dataloader.dataset.indices={num_images}'])
+         f'test_dataloader.dataset.indices={num_images}', *data_root_options(data_root)])
     with open(osp.join(out_dir, 'recall.json')) as f:
         record = json.load(f)
     column = [round(t, 2) for t in record['iou']].index(RECALL_IOU)
     return float(record['recall'][record['proposal_nums'].index(RECALL_PROPOSALS)][column])
 
 
-def step_report(config: str, work_dir: str, final_map: float, recall_images: int, out_dir: str) -> list:
+def step_report(config: str, work_dir: str, final_map: float, recall_images: int, out_dir: str,
+                data_root: str) -> list:
     """One entry per step of the run in ``work_dir`` (its ``alternating/stages.json``): iterations,
     seconds per iteration (from its JSON log) and what the step contributed — proposal recall after
     an RPN step, mAP after a Fast R-CNN step (the last one's is ``final_map``, tools/test.py's)."""
@@ -165,7 +177,7 @@ def step_report(config: str, work_dir: str, final_map: float, recall_images: int
             entry.update(metric=f'proposal recall (IoU {RECALL_IOU:g}, top {RECALL_PROPOSALS})', source=checkpoint)
             if osp.isfile(checkpoint):
                 entry['value'] = round(step_recall(config, checkpoint, osp.join(out_dir, stage['name']),
-                                                   recall_images), 4)
+                                                   recall_images, data_root), 4)
             else:
                 entry['note'] = (f'{checkpoint} not found (removed by max_keep_ckpts when the step ends '
                                  'on a checkpoint interval?)')
@@ -269,21 +281,22 @@ def main(argv=None):
     t = time.time()
     final = osp.join(work_dir, 'faster_rcnn_final.pth')
     resume = ['--resume'] if osp.isfile(osp.join(work_dir, 'last_checkpoint')) else []
-    run_once(final, [sys.executable, 'tools/train.py', CONFIG, '--work-dir', args.work_dir, *resume])
+    run_once(final, [sys.executable, 'tools/train.py', CONFIG, '--work-dir', args.work_dir, *resume,
+                     '--cfg-options', *data_root_options(data_root), f'model.init_cfg.checkpoint={weights}'])
     times['train'] = time.time() - t
 
     banner('4/6  Evaluation on the test split (tools/test.py): VOC07 11-point mAP@0.5')
     t = time.time()
     results = osp.join(work_dir, 'test', 'results.pkl')
     run([sys.executable, 'tools/test.py', CONFIG, final, '--work-dir', osp.join(args.work_dir, 'test'),
-         '--out', results])
-    mean_ap, class_ap = per_class_ap(CONFIG, results)
+         '--out', results, '--cfg-options', *data_root_options(data_root)])
+    mean_ap, class_ap = per_class_ap(CONFIG, results, data_root)
     times['test'] = time.time() - t
 
     banner(f'5/6  Each step on the test split: proposal recall after steps 1 and 3 (top {RECALL_PROPOSALS}, '
            f'IoU {RECALL_IOU:g}), mAP after steps 2 and 4, s/iteration')
     t = time.time()
-    steps = step_report(CONFIG, work_dir, mean_ap, args.recall_images, osp.join(work_dir, 'steps'))
+    steps = step_report(CONFIG, work_dir, mean_ap, args.recall_images, osp.join(work_dir, 'steps'), data_root)
     times['steps'] = time.time() - t
 
     banner('6/6  Pictures of detections and the loss curve')

@@ -126,13 +126,15 @@ def test_demo_summary_gives_each_steps_contribution_and_speed(tmp_path, monkeypa
         with open(osp.join(out_dir, 'recall.json'), 'w') as f:
             json.dump(dict(iou=[0.45, 0.5, 0.55], proposal_nums=[300], recall=[[1.0, value, 0.1]]), f)
     monkeypatch.setattr(demo, 'run', paper_table_recall)
-    steps = demo.step_report(config, str(work), 0.5349, 7, str(tmp_path / 'steps'))
+    steps = demo.step_report(config, str(work), 0.5349, 7, str(tmp_path / 'steps'), '/elsewhere/toy')
     # the RPN steps' end checkpoints, steps 1 and 3
     assert [(c[2], c[3], c[4]) for c in commands] == [('recall', config, str(work / 'iter_10.pth')),
                                                       ('recall', config, str(work / 'iter_30.pth'))]
     for cmd in commands:
         assert cmd[1] == 'tools/paper_table.py' and cmd[cmd.index('--proposal-nums') + 1] == '300'
-        assert cmd[-1] == 'test_dataloader.dataset.indices=7'
+        options = cmd[cmd.index('--cfg-options') + 1:]
+        assert options[0] == 'test_dataloader.dataset.indices=7'
+        assert 'test_dataloader.dataset.data_root=/elsewhere/toy/VOCdevkit/' in options  # --data-root
     assert [(s['step'], s['name'], s['iterations'], s['value']) for s in steps] == [
         (1, 'step1_rpn', [0, 10], 0.8), (2, 'step2_fast_rcnn', [10, 20], 0.4123),
         (3, 'step3_rpn', [20, 30], 0.9), (4, 'step4_fast_rcnn', [30, 40], 0.5349)]
@@ -166,13 +168,37 @@ def test_demo_summary_says_why_a_step_has_no_number(tmp_path, monkeypatch):
     work = tmp_path / 'work'
     fake_run(work, step2_map=None)  # step 2 ran with evaluate=False
     os.remove(work / 'iter_30.pth')
-    monkeypatch.setattr(demo, 'step_recall', lambda config, ckpt, out, n: 0.5)
-    steps = demo.step_report(config, str(work), 0.5, 100, str(tmp_path / 'steps'))
+    monkeypatch.setattr(demo, 'step_recall', lambda config, ckpt, out, n, data_root: 0.5)
+    steps = demo.step_report(config, str(work), 0.5, 100, str(tmp_path / 'steps'), 'data/toy')
     assert steps[1]['value'] is None and 'evaluate=False for step2_fast_rcnn' in steps[1]['note']
     assert steps[2]['value'] is None and 'iter_30.pth not found' in steps[2]['note']
     lines = demo.format_steps(steps)
     assert lines[2].endswith('mAP (VOC07 11-point) n/a: not evaluated during training (the config sets '
                              'evaluate=False for step2_fast_rcnn)')
+
+
+def test_demo_points_every_tool_at_its_data_root(tmp_path, monkeypatch):
+    """--data-root reaches training (data and stand-in weights), testing, the per-class AP and the
+    recall runs: the config's own data/toy/ is never what a run with another root trains on."""
+    demo = load_tool('demo')
+    root = tmp_path / 'toy_seed1'
+    make_tiny_voc(root, num_trainval=1, num_test=1)  # phases 1 and 2 done: training runs first
+    (root / 'stand_in_imagenet_zf.pth').write_bytes(b'')
+    commands = []
+
+    def fake(cmd):
+        commands.append(cmd)
+        raise SystemExit('recorded')
+    monkeypatch.setattr(demo, 'run', fake)
+    with pytest.raises(SystemExit):
+        demo.main(['--data-root', str(root), '--work-dir', str(tmp_path / 'work')])
+    train = commands[-1]
+    assert train[1] == 'tools/train.py', commands
+    options = train[train.index('--cfg-options') + 1:]
+    voc = osp.join(str(root), 'VOCdevkit') + '/'
+    assert options == [f'train_dataloader.dataset.data_root={voc}', f'val_dataloader.dataset.data_root={voc}',
+                       f'test_dataloader.dataset.data_root={voc}',
+                       f"model.init_cfg.checkpoint={root / 'stand_in_imagenet_zf.pth'}"]
 
 
 def test_demo_step_report_on_a_real_4_step_run(tmp_path):
@@ -189,7 +215,7 @@ def test_demo_step_report_on_a_real_4_step_run(tmp_path):
     logged = [json.loads(line) for path in work.glob('*/vis_data/scalars.json') for line in path.open()]
     step2_map = [r['pascal_voc/mAP'] for r in logged if 'pascal_voc/mAP' in r]
     assert len(step2_map) == 1  # the hook evaluated step 2 once, at its end
-    steps = demo.step_report(config, str(work), 0.25, 1, str(tmp_path / 'steps'))
+    steps = demo.step_report(config, str(work), 0.25, 1, str(tmp_path / 'steps'), str(tmp_path / 'voc'))
     assert steps[1]['value'] == pytest.approx(step2_map[0], abs=1e-4)
     assert steps[3]['value'] == 0.25
     for k in (0, 2):
