@@ -11,7 +11,8 @@ the ratio (baseline time / ours). Outputs are checked equal before timing.
 import torch
 
 from faster_rcnn_ops import roi_pool
-from faster_rcnn_paper.utils.op_benchmarking import STRIDE, paper_workloads, parse_benchmark_args, ratio_line, timed
+from faster_rcnn_paper.utils.op_benchmarking import (STRIDE, paper_workloads, parse_benchmark_args, pass_of,
+                                                     ratio_line, timed)
 
 
 def torch_roi_pool(features, rois, spatial_scale, pooled):
@@ -59,20 +60,12 @@ def main(argv=None):
             raise SystemExit(f'{name}: outputs differ (max abs diff {(ours - base).abs().max()})')
         for mode in ('forward', 'forward+backward'):
             leaf = features.clone().requires_grad_(mode != 'forward')
-
-            def run(fn):
-                def step():
-                    out = fn(leaf, rois, 1 / STRIDE, pooled) if fn is torch_roi_pool else \
-                        fn(leaf, rois, pooled, 1 / STRIDE)
-                    if leaf.requires_grad:
-                        out.backward(torch.ones_like(out))
-                        leaf.grad = None
-                return step
-
+            ours = pass_of(lambda f: roi_pool(f, rois, pooled, 1 / STRIDE), leaf)
+            base = pass_of(lambda f: torch_roi_pool(f, rois, 1 / STRIDE, pooled), leaf)
             with torch.set_grad_enabled(mode != 'forward'):
-                t_ours = timed(run(roi_pool), args.repeats, args.device)
+                t_ours = timed(ours, args.repeats, args.device)
                 # the baseline is ~100x slower: fewer runs of it
-                t_base = timed(run(torch_roi_pool), max(1, args.repeats // 10), args.device, warmup=1)
+                t_base = timed(base, max(1, args.repeats // 10), args.device, warmup=1)
             print(ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base))
 
 

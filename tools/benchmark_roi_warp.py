@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from faster_rcnn_ops import roi_warp
-from faster_rcnn_paper.utils.op_benchmarking import STRIDE, paper_workloads, parse_benchmark_args, ratio_line, timed
+from faster_rcnn_paper.utils.op_benchmarking import (STRIDE, paper_workloads, parse_benchmark_args, pass_of,
+                                                     ratio_line, timed)
 
 SAMPLING_RATIO = 2
 COORD_LIMIT = 2.0**24
@@ -88,16 +89,8 @@ def main(argv=None):
             leaf = features.clone().requires_grad_(train)
             boxes = rois.clone().requires_grad_(train)
 
-            def run(fn):
-                def step():
-                    out = fn(leaf, boxes)
-                    if train:
-                        out.backward(torch.ones_like(out))
-                        leaf.grad = boxes.grad = None
-                return step
-
-            ours = run(lambda f, r: roi_warp(f, r, pooled, 1 / STRIDE, SAMPLING_RATIO))
-            base = run(lambda f, r: torch_roi_warp(f, r, 1 / STRIDE, pooled, SAMPLING_RATIO))
+            ours = pass_of(lambda f, r: roi_warp(f, r, pooled, 1 / STRIDE, SAMPLING_RATIO), leaf, boxes)
+            base = pass_of(lambda f, r: torch_roi_warp(f, r, 1 / STRIDE, pooled, SAMPLING_RATIO), leaf, boxes)
             with torch.set_grad_enabled(train):
                 t_ours = timed(ours, args.repeats, args.device)
                 t_base = timed(base, max(3, args.repeats // 5), args.device)

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from faster_rcnn_paper.models.backbones import ZFNet
 from faster_rcnn_paper.models.layers import WithinChannelLRN
-from faster_rcnn_paper.utils.op_benchmarking import parse_benchmark_args, timed
+from faster_rcnn_paper.utils.op_benchmarking import parse_benchmark_args, pass_of, timed
 
 # (label, batch, height, width): the demo's Fast R-CNN batch and one paper-scale image
 INPUTS = [('2 x 320x480', 2, 320, 480), ('1 x 600x1000', 1, 600, 1000)]
@@ -45,28 +45,22 @@ def baseline_trunk(model: ZFNet) -> ZFNet:
     return base.to(next(model.parameters()).device)
 
 
+def first(output):
+    """The map of a module's output: the trunk returns a 1-tuple, the LRN a tensor."""
+    return output[0] if isinstance(output, tuple) else output
+
+
 def compare(label, ours, base, inputs, args):
     """Checks ``ours(inputs)`` equals ``base(inputs)``, then prints forward and forward+backward ratios."""
     with torch.no_grad():
-        out, ref = ours(inputs), base(inputs)
-    out, ref = (out[0], ref[0]) if isinstance(out, tuple) else (out, ref)
+        out, ref = first(ours(inputs)), first(base(inputs))
     if not torch.allclose(out, ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item()):
         raise SystemExit(f'{label}: outputs differ (max abs diff {(out - ref).abs().max()})')
     for mode in ('forward', 'forward+backward'):
         leaf = inputs.clone().requires_grad_(mode != 'forward')
-
-        def run(fn):
-            def step():
-                result = fn(leaf)
-                result = result[0] if isinstance(result, tuple) else result
-                if leaf.requires_grad:
-                    result.backward(torch.ones_like(result))
-                    leaf.grad = None
-            return step
-
         with torch.set_grad_enabled(mode != 'forward'):
-            t_ours = timed(run(ours), args.repeats, args.device)
-            t_base = timed(run(base), args.repeats, args.device)
+            t_ours = timed(pass_of(lambda x: first(ours(x)), leaf), args.repeats, args.device)
+            t_base = timed(pass_of(lambda x: first(base(x)), leaf), args.repeats, args.device)
         print(f'{label:30s} {mode:16s}: ours {t_ours * 1e3:8.2f} ms | before {t_base * 1e3:8.2f} ms | '
               f'ratio {t_base / t_ours:5.2f}x', flush=True)
 

@@ -248,7 +248,10 @@ def main(argv=None):
     parser.add_argument('--num-test', type=int, default=100)
     parser.add_argument('--pretrain-iters', type=int, default=200)
     parser.add_argument('--pictures', type=int, default=9, help='test images in the picture grid (3 per row)')
-    parser.add_argument('--score-thr', type=float, default=0.3, help='score threshold of the pictures')
+    parser.add_argument('--score-thr', type=float, default=0.6,
+                        help='score threshold of the pictures (display only; the mAP uses every detection)')
+    parser.add_argument('--nms-iou', type=float, default=0.3,
+                        help="the grid's class-agnostic NMS (display only; 0.3: the paper's test-time NMS)")
     parser.add_argument('--recall-images', type=int, default=100,
                         help='test images the proposal recall of steps 1 and 3 is measured on')
     parser.add_argument('--fresh', action='store_true', help='delete the data and work dir first')
@@ -309,7 +312,7 @@ def main(argv=None):
          str(args.score_thr)])
     grid = osp.join(work_dir, 'detections_grid.png')
     run([sys.executable, 'tools/detection_grid.py', osp.join(pictures, 'detections.json'), '--out', grid,
-         '--score-thr', str(args.score_thr), '--max-images', str(args.pictures)])
+         '--score-thr', str(args.score_thr), '--nms-iou', str(args.nms_iou), '--max-images', str(args.pictures)])
     curve = osp.join(work_dir, 'loss_curve.png')
     run([sys.executable, 'tools/plot_losses.py', work_dir, '--out', curve])
     times['pictures'] = time.time() - t

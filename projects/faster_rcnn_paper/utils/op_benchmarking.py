@@ -1,5 +1,5 @@
-"""What tools/benchmark_roi_pool.py and tools/benchmark_roi_warp.py share: the command line, the
-paper's workloads with proposal-like RoIs, and a timer."""
+"""What tools/benchmark_roi_pool.py, tools/benchmark_roi_warp.py and tools/benchmark_zf_trunk.py
+share: the command line, the paper's workloads with proposal-like RoIs, and a timer."""
 import argparse
 import statistics
 import time
@@ -35,6 +35,18 @@ def timed(fn, repeats, device, warmup=2):
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
     return statistics.median(times[warmup:])
+
+
+def pass_of(fn, *leaves):
+    """A call of ``fn(*leaves)`` for :func:`timed`; when the leaves require grad, with a backward
+    pass of a ones gradient from its output (the leaves' gradients cleared after)."""
+    def step():
+        out = fn(*leaves)
+        if any(leaf.requires_grad for leaf in leaves):
+            out.backward(torch.ones_like(out))
+            for leaf in leaves:
+                leaf.grad = None
+    return step
 
 
 def ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base):
