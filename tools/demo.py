@@ -58,14 +58,18 @@ def run_once(output, cmd):
         run(cmd)
 
 
+def voc_root(data_root: str) -> str:
+    """The ``data_root`` of the demo config's datasets for toy data written under ``data_root``."""
+    return osp.join(data_root, 'VOCdevkit') + '/'
+
+
 def data_root_options(data_root: str) -> list:
     """``--cfg-options`` that point CONFIG (written for ``data/toy/``) at the toy dataset under
     ``data_root``: every tool the demo runs on CONFIG gets them (training also the stand-in weights
     made there), so that ``--data-root`` changes what is trained and tested, not only
     where the data is written."""
-    voc = osp.join(data_root, 'VOCdevkit') + '/'
-    return [f'{loader}.dataset.data_root={voc}' for loader in ('train_dataloader', 'val_dataloader',
-                                                                 'test_dataloader')]
+    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    return [f'{loader}.dataset.data_root={voc_root(data_root)}' for loader in loaders]
 
 
 def per_class_ap(config, results_file, data_root):
@@ -83,7 +87,7 @@ def per_class_ap(config, results_file, data_root):
     cfg = Config.fromfile(config)
     init_default_scope('mmdet')
     dataset_cfg = cfg.test_dataloader.dataset
-    dataset_cfg.data_root = osp.join(data_root, 'VOCdevkit') + '/'
+    dataset_cfg.data_root = voc_root(data_root)
     dataset_cfg.pipeline = []
     dataset = DATASETS.build(dataset_cfg)
     classes = dataset.metainfo['classes']
