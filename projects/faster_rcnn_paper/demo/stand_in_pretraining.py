@@ -113,6 +113,18 @@ def toy_scene_images(seed: int, num_images: int, scale: Tuple[int, int]) -> List
     return out
 
 
+def _perturbed_box(rng: np.random.Generator, box: np.ndarray, shift: float,
+                   log_scale: Tuple[float, float], height: int, width: int) -> np.ndarray:
+    """``box`` with its centre moved by up to ``shift`` of its width / height and each side scaled
+    by ``exp(uniform(*log_scale))``, clipped to the image."""
+    w, h = box[2] - box[0] + 1, box[3] - box[1] + 1
+    cx = (box[0] + box[2]) / 2 + rng.uniform(-shift, shift) * w
+    cy = (box[1] + box[3]) / 2 + rng.uniform(-shift, shift) * h
+    nw, nh = w * np.exp(rng.uniform(*log_scale)), h * np.exp(rng.uniform(*log_scale))
+    return np.array([max(cx - nw / 2, 0), max(cy - nh / 2, 0), min(cx + nw / 2, width - 1),
+                     min(cy + nh / 2, height - 1)], dtype=np.float32)
+
+
 def _sample_rois(rng: np.random.Generator, boxes: np.ndarray, labels: np.ndarray, height: int,
                  width: int, jitters: int, num_background: int,
                  parts: int = 0) -> Tuple[np.ndarray, np.ndarray]:
@@ -122,16 +134,11 @@ def _sample_rois(rng: np.random.Generator, boxes: np.ndarray, labels: np.ndarray
     sizes overlapping every object by IoU < 0.3 (background)."""
     rois, roi_labels = [], []
     for box in boxes:
-        w, h = box[2] - box[0] + 1, box[3] - box[1] + 1
         found = 0
         for _try in range(parts * 10):
             if found == parts:
                 break
-            cx = (box[0] + box[2]) / 2 + rng.uniform(-0.6, 0.6) * w
-            cy = (box[1] + box[3]) / 2 + rng.uniform(-0.6, 0.6) * h
-            nw, nh = w * np.exp(rng.uniform(-1.0, 0.5)), h * np.exp(rng.uniform(-1.0, 0.5))
-            cand = np.array([max(cx - nw / 2, 0), max(cy - nh / 2, 0), min(cx + nw / 2, width - 1),
-                             min(cy + nh / 2, height - 1)], dtype=np.float32)
+            cand = _perturbed_box(rng, box, 0.6, (-1.0, 0.5), height, width)
             if cand[2] - cand[0] < 8 or cand[3] - cand[1] < 8:
                 continue
             if 0.1 <= _iou(cand, box[None])[0] < 0.5 and _iou(cand, boxes).max() < 0.5:
@@ -141,14 +148,9 @@ def _sample_rois(rng: np.random.Generator, boxes: np.ndarray, labels: np.ndarray
     for box, label in zip(boxes, labels):
         rois.append(box)
         roi_labels.append(label)
-        w, h = box[2] - box[0] + 1, box[3] - box[1] + 1
         for _ in range(jitters):
             for _try in range(10):
-                cx = (box[0] + box[2]) / 2 + rng.uniform(-0.15, 0.15) * w
-                cy = (box[1] + box[3]) / 2 + rng.uniform(-0.15, 0.15) * h
-                nw, nh = w * np.exp(rng.uniform(-0.2, 0.2)), h * np.exp(rng.uniform(-0.2, 0.2))
-                cand = np.array([max(cx - nw / 2, 0), max(cy - nh / 2, 0), min(cx + nw / 2, width - 1),
-                                 min(cy + nh / 2, height - 1)], dtype=np.float32)
+                cand = _perturbed_box(rng, box, 0.15, (-0.2, 0.2), height, width)
                 if _iou(cand, box[None])[0] >= 0.7:
                     rois.append(cand)
                     roi_labels.append(label)
