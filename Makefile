@@ -23,7 +23,7 @@ test: install
 
 # The offline demo: toy VOC data, stand-in pre-training, 4-step training, evaluation, pictures.
 demo: install
-	$(PY) tools/demo.py $(DEMO_ARGS)
+	$(PY) tools/demo/demo.py $(DEMO_ARGS)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

@@ -1,9 +1,9 @@
 # The offline demo (`make demo`): the paper's ZF 4-step alternating training (faster_rcnn_zf_voc.py),
 # shrunk in data scale (images and anchors) and iterations (10x lr in the RPN steps), on the generated toy VOC data
-# (tools/make_toy_voc.py: 5 shape classes) so that it trains and evaluates on 2 CPU cores in minutes.
+# (tools/demo/make_toy_voc.py: 5 shape classes) so that it trains and evaluates on 2 CPU cores in minutes.
 # The "ImageNet" weights are a stand-in trained to classify object / background regions of generated
 # toy images (different seed) at this config's image scale, through the same RoI pooling and dropout
-# (tools/pretrain_toy_backbone.py), loaded through the same init_cfg path as real
+# (tools/demo/pretrain_toy_backbone.py), loaded through the same init_cfg path as real
 # converted ImageNet weights. (The first stand-in, 64-px crops, gave fc7 features that a fresh
 # classifier could not learn from in the demo's few iterations: toy test mAP 0.12.)
 _base_ = ['./faster_rcnn_zf_voc.py']
@@ -12,7 +12,7 @@ toy_root = 'data/toy/'
 data_root = toy_root + 'VOCdevkit/'
 classes = ('circle', 'square', 'triangle', 'bar', 'pillar')  # faster_rcnn_paper.demo.toy_voc.TOY_CLASSES
 # Data scale: toy images are shown with a shorter side of 320 instead of 600 (longer side at most
-# 480 instead of 1000), and made at that size (tools/demo.py passes it to make_toy_voc.py), so the
+# 480 instead of 1000), and made at that size (tools/demo/demo.py passes it to make_toy_voc.py), so the
 # resize is a no-op; the anchors shrink with the images: scales 4, 8, 16 (areas 64², 128², 256²)
 # instead of 8, 16, 32, so they cover the same part of the image as the paper's do at 600 px. (With
 # the paper's anchors on these small images, the larger anchor shapes never fit inside an image,

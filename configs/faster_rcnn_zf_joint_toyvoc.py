@@ -1,5 +1,5 @@
 # The demo data and scale (faster_rcnn_zf_alternating_toyvoc.py) with approximate joint training
-# (py-faster-rcnn end2end, faster_rcnn_zf_joint_voc.py), for tools/compare_training_modes.py: as many
+# (py-faster-rcnn end2end, faster_rcnn_zf_joint_voc.py), for tools/paper/compare_training_modes.py: as many
 # iterations as the four alternating steps together (300 + 250 + 200 + 250), lr step at 3/4. It keeps
 # the paper's lr (0.001) throughout: the demo's 10x lr is safe only where the convs are not trained by
 # the detector loss (steps 1, 3, 4); with the whole network training, as in step 2, 0.01 diverges.

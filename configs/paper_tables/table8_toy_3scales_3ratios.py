@@ -4,7 +4,7 @@
 # The toy images are shown at shorter side 320 instead of 600 and the demo config halves the
 # anchors with them: here 64², 128², 256² stand for the paper's 128², 256², 512².
 # This row is the base config's own setting, restated so that every row is one file.
-# Only the anchors differ from the base; `tools/paper_table.py table8` trains and evaluates it.
+# Only the anchors differ from the base; `tools/paper/paper_table.py table8` trains and evaluates it.
 _base_ = ['../faster_rcnn_zf_alternating_toyvoc.py']
 
 model = dict(rpn_head=dict(anchor_generator=dict(

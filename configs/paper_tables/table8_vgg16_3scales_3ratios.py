@@ -1,7 +1,7 @@
 # Paper Table 8 (§4.1, anchor settings), row "3 scales, 3 ratios: {128², 256², 512²}, {2:1, 1:1, 1:2}";
 # VGG-16, 4-step training, VOC07 trainval -> VOC07 test (the paper's setting).
 # This row is the base config's own setting, restated so that every row is one file.
-# Only the anchors differ from the base; `tools/paper_table.py table8` trains and evaluates it.
+# Only the anchors differ from the base; `tools/paper/paper_table.py table8` trains and evaluates it.
 _base_ = ['../faster_rcnn_vgg16_voc.py']
 
 model = dict(rpn_head=dict(anchor_generator=dict(

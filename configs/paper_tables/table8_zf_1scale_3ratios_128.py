@@ -1,7 +1,7 @@
 # Paper Table 8 (§4.1, anchor settings), row "1 scale, 3 ratios: 128², {2:1, 1:1, 1:2}";
 # ZF, 4-step training, VOC07 trainval -> VOC07 test (the paper ran this table
 # with VGG-16 only).
-# Only the anchors differ from the base; `tools/paper_table.py table8` trains and evaluates it.
+# Only the anchors differ from the base; `tools/paper/paper_table.py table8` trains and evaluates it.
 _base_ = ['../faster_rcnn_zf_voc.py']
 
 model = dict(rpn_head=dict(anchor_generator=dict(

@@ -2,7 +2,7 @@
 # ZF, 4-step training, VOC07 trainval -> VOC07 test (the paper ran this table
 # with VGG-16 only).
 # This row is the base config's own setting, restated so that every row is one file.
-# Only the anchors differ from the base; `tools/paper_table.py table8` trains and evaluates it.
+# Only the anchors differ from the base; `tools/paper/paper_table.py table8` trains and evaluates it.
 _base_ = ['../faster_rcnn_zf_voc.py']
 
 model = dict(rpn_head=dict(anchor_generator=dict(

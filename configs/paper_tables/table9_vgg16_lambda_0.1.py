@@ -4,7 +4,7 @@
 # and N_reg ~ 2400 (anchor locations); λ = 10 weighs the two terms about equally. Our RPN
 # averages both terms over the 256 sampled anchors (configs/_base_/models/faster_rcnn_vgg16.py),
 # so its box-loss weight plays λ N_cls / N_reg = λ 256 / 2400 ~ λ / 10; λ = 10 is the default 1.0.
-# Only this weight differs from the base; `tools/paper_table.py table9` trains and evaluates it.
+# Only this weight differs from the base; `tools/paper/paper_table.py table9` trains and evaluates it.
 _base_ = ['../faster_rcnn_vgg16_voc.py']
 
 model = dict(rpn_head=dict(loss_bbox=dict(loss_weight=0.01)))  # λ = 0.1, weight λ / 10

@@ -1,5 +1,5 @@
 """Drives the compiled kernels of a given build with random, partly invalid inputs; used by
-tools/sanitize_ops.sh under AddressSanitizer (python tests/custom_ops/fuzz_under_sanitizer.py LIB N).
+tools/misc/sanitize_ops.sh under AddressSanitizer (python tests/custom_ops/fuzz_under_sanitizer.py LIB N).
 
 Loads LIB (a build of custom_ops/faster_rcnn_ops/csrc) instead of the installed extension and
 calls every op forward and backward; invalid inputs must raise Python exceptions, never touch

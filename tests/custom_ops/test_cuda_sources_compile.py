@@ -18,7 +18,7 @@ from tests.tiny import REPO
                     reason='a CUDA build of torch compiles the kernels in setup.py already')
 def test_cuda_kernels_compile_with_nvcc():
     env = dict(os.environ, PY=sys.executable)
-    run = subprocess.run(['bash', 'tools/check_cuda_sources.sh'], cwd=REPO, env=env,
+    run = subprocess.run(['bash', 'tools/misc/check_cuda_sources.sh'], cwd=REPO, env=env,
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     compiled = [line for line in run.stdout.splitlines() if line.startswith('ok')]

@@ -8,8 +8,8 @@ TOOLS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), '
 
 
 def load_tool(name: str) -> ModuleType:
-    """The module of ``tools/<name>.py`` (executed once per call, not as ``__main__``)."""
-    spec = importlib.util.spec_from_file_location(f'tools_{name}', osp.join(TOOLS, f'{name}.py'))
+    """The module of ``tools/<name>.py`` (``name`` e.g. ``'demo/demo'``) (executed once per call, not as ``__main__``)."""
+    spec = importlib.util.spec_from_file_location('tools_' + name.replace('/', '_'), osp.join(TOOLS, f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

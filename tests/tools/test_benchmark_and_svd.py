@@ -1,4 +1,4 @@
-"""tools/benchmark.py (Table-5 split) and tools/compress_fc_svd.py on small models."""
+"""tools/analysis_tools/benchmark_inference.py (Table-5 split) and tools/model_converters/compress_fc_svd.py on small models."""
 import subprocess
 import sys
 
@@ -15,7 +15,7 @@ ENV = tool_env()
 
 def test_benchmark_prints_table5_split_and_json(tmp_path):
     out = tmp_path / 'bench.json'
-    proc = subprocess.run([sys.executable, 'tools/benchmark.py', 'configs/faster_rcnn_zf_joint_voc.py',
+    proc = subprocess.run([sys.executable, 'tools/analysis_tools/benchmark_inference.py', 'configs/faster_rcnn_zf_joint_voc.py',
                            '--images', '1', '--repeats', '1', '--warmup', '0', '--json', str(out)],
                           cwd=REPO, env=ENV, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -38,7 +38,7 @@ def test_compress_fc_svd_round_trip(tmp_path):
     model.init_weights()
     ckpt = tmp_path / 'model.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
-    proc = subprocess.run([sys.executable, 'tools/compress_fc_svd.py', str(config), str(ckpt), str(tmp_path / 'svd'),
+    proc = subprocess.run([sys.executable, 'tools/model_converters/compress_fc_svd.py', str(config), str(ckpt), str(tmp_path / 'svd'),
                            '--fc6-rank', '64', '--fc7-rank', '64'],
                           cwd=REPO, env=ENV, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""tools/check_dataset.py finds, before training, what would crash or mislead a long run."""
+"""tools/misc/check_dataset.py finds, before training, what would crash or mislead a long run."""
 import os
 import subprocess
 import sys
@@ -13,7 +13,7 @@ def run_check(tmp_path, data_root):
     cfg = tiny_config('configs/faster_rcnn_zf_joint_voc.py', data_root, tmp_path / 'work')
     config = str(tmp_path / 'cfg.py')
     cfg.dump(config)
-    return subprocess.run([sys.executable, 'tools/check_dataset.py', config, '--split', 'train'], cwd=REPO,
+    return subprocess.run([sys.executable, 'tools/misc/check_dataset.py', config, '--split', 'train'], cwd=REPO,
                           env=tool_env(), capture_output=True, text=True, timeout=300)
 
 

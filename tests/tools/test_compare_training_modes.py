@@ -1,4 +1,4 @@
-"""tools/compare_training_modes.py: budgets scale every mode's iterations and lr schedule, read
+"""tools/paper/compare_training_modes.py: budgets scale every mode's iterations and lr schedule, read
 from the configs themselves; the learning-curve runs skip finished runs, survive a failed one and
 write their curves (training and testing replaced by a fake ``run``)."""
 import csv
@@ -15,7 +15,7 @@ from faster_rcnn_paper.utils import UserInputError
 from tests.tiny import REPO
 from tests.tools import load_tool
 
-tool = load_tool('compare_training_modes')
+tool = load_tool('paper/compare_training_modes')
 ALTERNATING = tool.MODES['alternating'][1]
 
 

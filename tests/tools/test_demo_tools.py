@@ -29,7 +29,7 @@ def test_infer_writes_pictures_and_json(tmp_path):
     torch.save({'state_dict': model.state_dict(), 'meta': {'dataset_meta': {'classes': TOY_CLASSES}}}, ckpt)
     images = [osp.join(data_root, 'VOC2007', 'JPEGImages', f'00000{i}.jpg') for i in (2, 3)]
     out = tmp_path / 'pictures'
-    proc = subprocess.run([sys.executable, 'tools/infer.py', config, ckpt, *images, '--out-dir', str(out),
+    proc = subprocess.run([sys.executable, 'tools/misc/infer.py', config, ckpt, *images, '--out-dir', str(out),
                            '--score-thr', '0.0'], cwd=REPO, env=tool_env(),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -38,20 +38,20 @@ def test_infer_writes_pictures_and_json(tmp_path):
     assert [r['image'] for r in report] == images
     for det in report[0]['detections']:
         assert det['class'] in TOY_CLASSES and len(det['bbox']) == 4 and 0 <= det['score'] <= 1
-    # tools/infer.py is a thin layer over mmdet's DetInferencer, which takes our config as it is
+    # tools/misc/infer.py is a thin layer over mmdet's DetInferencer, which takes our config as it is
     from mmdet.apis import DetInferencer
     pred = DetInferencer(model=config, weights=ckpt, device='cpu', show_progress=False)(
         images[0], return_datasamples=True)['predictions'][0].pred_instances
     keep = pred.scores > 0.0
     assert [[round(float(v), 1) for v in box] for box in pred.bboxes[keep]] == \
         [det['bbox'] for det in report[0]['detections']]
-    bad = subprocess.run([sys.executable, 'tools/infer.py', config, ckpt, 'missing.jpg', '--out-dir', str(out)],
+    bad = subprocess.run([sys.executable, 'tools/misc/infer.py', config, ckpt, 'missing.jpg', '--out-dir', str(out)],
                          cwd=REPO, env=tool_env(), capture_output=True, text=True)
     assert bad.returncode != 0 and 'image not found: missing.jpg' in bad.stderr
 
 
 def test_plot_losses(tmp_path):
-    plot_losses = load_tool('plot_losses')
+    plot_losses = load_tool('analysis_tools/plot_losses')
     run = tmp_path / '20260101_000000' / 'vis_data'
     run.mkdir(parents=True)
     lines = [dict(iter=i, loss=1.0 / i, loss_rpn_cls=1.0 / i) for i in range(1, 6)]
@@ -66,7 +66,7 @@ def test_plot_losses(tmp_path):
 
 
 def test_demo_summary_checks_its_targets():
-    target_report = load_tool('demo').target_report
+    target_report = load_tool('demo/demo').target_report
     assert target_report(0.392, 15.0, 0.85, 15) == ['target mAP >= 0.85: NOT met (0.392)',
                                                     'target time <= 15 min: met (15.0 min)']
     assert target_report(0.9, 15.2, 0.85, 15)[0].endswith('met (0.900)')
@@ -111,14 +111,14 @@ def fake_run(work, step2_map):
 
 
 def test_demo_summary_gives_each_steps_contribution_and_speed(tmp_path, monkeypatch):
-    demo = load_tool('demo')
+    demo = load_tool('demo/demo')
     config = demo_config(tmp_path, str(tmp_path / 'voc'), window=2)
     work = tmp_path / 'work'
     fake_run(work, step2_map=0.4123)
     recalls = {'iter_10.pth': 0.8, 'iter_30.pth': 0.9}
     commands = []
 
-    def paper_table_recall(cmd):  # tools/paper_table.py recall, without the model
+    def paper_table_recall(cmd):  # tools/paper/paper_table.py recall, without the model
         commands.append(cmd)
         out_dir = cmd[cmd.index('--out-dir') + 1]
         os.makedirs(out_dir)
@@ -131,7 +131,7 @@ def test_demo_summary_gives_each_steps_contribution_and_speed(tmp_path, monkeypa
     assert [(c[2], c[3], c[4]) for c in commands] == [('recall', config, str(work / 'iter_10.pth')),
                                                       ('recall', config, str(work / 'iter_30.pth'))]
     for cmd in commands:
-        assert cmd[1] == 'tools/paper_table.py' and cmd[cmd.index('--proposal-nums') + 1] == '300'
+        assert cmd[1] == 'tools/paper/paper_table.py' and cmd[cmd.index('--proposal-nums') + 1] == '300'
         options = cmd[cmd.index('--cfg-options') + 1:]
         assert options[0] == 'test_dataloader.dataset.indices=7'
         assert 'test_dataloader.dataset.data_root=/elsewhere/toy/VOCdevkit/' in options  # --data-root
@@ -163,7 +163,7 @@ def test_demo_summary_gives_each_steps_contribution_and_speed(tmp_path, monkeypa
 
 
 def test_demo_summary_says_why_a_step_has_no_number(tmp_path, monkeypatch):
-    demo = load_tool('demo')
+    demo = load_tool('demo/demo')
     config = demo_config(tmp_path, str(tmp_path / 'voc'), window=2)
     work = tmp_path / 'work'
     fake_run(work, step2_map=None)  # step 2 ran with evaluate=False
@@ -180,7 +180,7 @@ def test_demo_summary_says_why_a_step_has_no_number(tmp_path, monkeypatch):
 def test_demo_points_every_tool_at_its_data_root(tmp_path, monkeypatch):
     """--data-root reaches training (data and stand-in weights), testing, the per-class AP and the
     recall runs: the config's own data/toy/ is never what a run with another root trains on."""
-    demo = load_tool('demo')
+    demo = load_tool('demo/demo')
     root = tmp_path / 'toy_seed1'
     make_tiny_voc(root, num_trainval=1, num_test=1)  # phases 1 and 2 done: training runs first
     (root / 'stand_in_imagenet_zf.pth').write_bytes(b'')
@@ -205,7 +205,7 @@ def test_demo_step_report_on_a_real_4_step_run(tmp_path):
     """A tiny 4-step training run with step 2 evaluated: the report's step-2 mAP is the one the hook
     logged, the recalls come from paper_table.py on the RPN steps' end checkpoints, every step has
     its s/iteration."""
-    demo = load_tool('demo')
+    demo = load_tool('demo/demo')
     data_root = make_tiny_voc(tmp_path / 'voc', num_trainval=2, num_test=2)
     config = demo_config(tmp_path, data_root, window=1, step2_fast_rcnn=dict(evaluate=True))
     work = tmp_path / 'work'

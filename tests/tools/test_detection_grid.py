@@ -1,4 +1,4 @@
-"""tools/detection_grid.py: the demo's picture — one PNG, 3 x 3 cells of >= 480 px, one box per
+"""tools/demo/detection_grid.py: the demo's picture — one PNG, 3 x 3 cells of >= 480 px, one box per
 object, labels inside the image and never over each other (a generated case, no model)."""
 import json
 import subprocess
@@ -49,7 +49,7 @@ def iou(a, b):
 
 
 def test_grid_one_box_per_object_large_cells_labels_apart(tmp_path, report):
-    grid = load_tool('detection_grid')
+    grid = load_tool('demo/detection_grid')
     out = str(tmp_path / 'grid.png')
     layout = grid.make_grid(report, out, score_thr=0.3, nms_iou=0.5)
     picture = cv2.imread(out)
@@ -81,7 +81,7 @@ def test_grid_one_box_per_object_large_cells_labels_apart(tmp_path, report):
 
 
 def test_display_nms_keeps_separate_objects():
-    grid = load_tool('detection_grid')
+    grid = load_tool('demo/detection_grid')
     dets = [dict(label=0, score=0.8, bbox=[0, 0, 10, 10]), dict(label=1, score=0.9, bbox=[0, 0, 10, 11]),
             dict(label=0, score=0.6, bbox=[20, 0, 30, 10]), dict(label=2, score=0.2, bbox=[40, 0, 50, 10])]
     kept = grid.display_detections(dets, score_thr=0.3, nms_iou=0.5)
@@ -93,11 +93,11 @@ def test_cli_writes_png_and_names_a_missing_image(tmp_path, report):
     det_file = tmp_path / 'detections.json'
     det_file.write_text(json.dumps(report[:4]))
     out = tmp_path / 'grid.png'
-    proc = subprocess.run([sys.executable, 'tools/detection_grid.py', str(det_file), '--out', str(out)],
+    proc = subprocess.run([sys.executable, 'tools/demo/detection_grid.py', str(det_file), '--out', str(out)],
                           cwd=REPO, env=tool_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert cv2.imread(str(out)).shape[:2] == (60 + 2 * (CELL + 12) + 12, 3 * (CELL + 12) + 12)  # 4 images: 2 rows
     det_file.write_text(json.dumps([dict(image='missing.jpg', detections=[])]))
-    bad = subprocess.run([sys.executable, 'tools/detection_grid.py', str(det_file), '--out', str(out)],
+    bad = subprocess.run([sys.executable, 'tools/demo/detection_grid.py', str(det_file), '--out', str(out)],
                          cwd=REPO, env=tool_env(), capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and 'image not found or unreadable: missing.jpg' in bad.stderr

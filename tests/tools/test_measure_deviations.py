@@ -1,9 +1,9 @@
-"""tools/measure_deviations.py measures a real difference (and none at scale 1)."""
+"""tools/paper/measure_deviations.py measures a real difference (and none at scale 1)."""
 import numpy as np
 
 from tests.tools import load_tool
 
-TOOL = load_tool('measure_deviations')
+TOOL = load_tool('paper/measure_deviations')
 
 
 def test_measures_label_flips(capsys):

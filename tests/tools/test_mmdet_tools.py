@@ -59,7 +59,7 @@ def test_every_log_line_has_every_loss_key_and_analyze_logs_plots_them(tmp_path)
 
 def test_mmdet_get_flops_without_voc_says_where_voc_goes():
     """mmdet's get_flops.py measures on val images, so it needs the data: the error says where to
-    put VOC (tools/get_flops.py counts without data)."""
+    put VOC (tools/analysis_tools/get_flops.py counts without data)."""
     if osp.isdir(osp.join(REPO, 'data', 'VOCdevkit')):
         pytest.skip('VOC is present here')
     proc = subprocess.run([sys.executable, osp.join(MMDET_TOOLS, 'analysis_tools', 'get_flops.py'),

@@ -5,9 +5,9 @@ from faster_rcnn_ops import roi_pool, roi_warp
 from faster_rcnn_paper.utils import op_benchmarking
 from tests.tools import load_tool
 
-benchmark_roi_pool = load_tool('benchmark_roi_pool')
-benchmark_roi_warp = load_tool('benchmark_roi_warp')
-benchmark_zf_trunk = load_tool('benchmark_zf_trunk')
+benchmark_roi_pool = load_tool('analysis_tools/benchmark_roi_pool')
+benchmark_roi_warp = load_tool('analysis_tools/benchmark_roi_warp')
+benchmark_zf_trunk = load_tool('analysis_tools/benchmark_zf_trunk')
 
 
 def test_baselines_match_the_ops():

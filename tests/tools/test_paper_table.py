@@ -1,4 +1,4 @@
-"""tools/paper_table.py: each command produces all of its rows (Table 2, 8, 9) or curves (Fig. 4) on
+"""tools/paper/paper_table.py: each command produces all of its rows (Table 2, 8, 9) or curves (Fig. 4) on
 tiny generated data with random-weights models (the plumbing; the numbers mean nothing here)."""
 import csv
 import json
@@ -25,7 +25,7 @@ ZF = 'configs/faster_rcnn_zf_voc.py'
 
 @pytest.fixture(scope='module')
 def tool():
-    return load_tool('paper_table')
+    return load_tool('paper/paper_table')
 
 
 @pytest.fixture(scope='module')

@@ -50,7 +50,7 @@ def tiny(tmp_path_factory):
 
 def test_config_not_found_is_one_line_and_debug_shows_the_traceback():
     assert_one_line_error(run('tools/train.py', 'configs/nope.py'), 'config file not found: configs/nope.py')
-    assert_one_line_error(run('tools/check_dataset.py', 'configs/nope.py'), 'config file not found')
+    assert_one_line_error(run('tools/misc/check_dataset.py', 'configs/nope.py'), 'config file not found')
     debug = run('tools/train.py', 'configs/nope.py', '--debug')
     assert debug.returncode != 0 and 'Traceback' in debug.stderr and 'UserFileNotFoundError' in debug.stderr
 
@@ -70,7 +70,7 @@ def test_checkpoint_of_another_model_is_refused_by_test_and_infer(tiny):
     assert_one_line_error(proc, 'vgg.pth does not fit the model of this config', 'mis-shaped weights:',
                           'missing weights: backbone.conv1.weight')
     image = osp.join(tiny['data_root'], 'VOC2007', 'JPEGImages', '000002.jpg')
-    proc = run('tools/infer.py', tiny['config'], tiny['vgg_ckpt'], image, '--out-dir', str(tiny['tmp'] / 'pics'))
+    proc = run('tools/misc/infer.py', tiny['config'], tiny['vgg_ckpt'], image, '--out-dir', str(tiny['tmp'] / 'pics'))
     assert_one_line_error(proc, 'vgg.pth does not fit the model of this config', 'backbone.conv1.weight')
 
 

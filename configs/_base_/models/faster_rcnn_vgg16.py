@@ -101,7 +101,7 @@ model = dict(
             max_per_img=300,
             nms=dict(type='nms', iou_threshold=0.7, offset=1),
             min_bbox_size=16,
-            # Test-time ablations of Table 2 (§4.1), off here; tools/paper_table.py table2 turns
+            # Test-time ablations of Table 2 (§4.1), off here; tools/paper/paper_table.py table2 turns
             # them on: use_nms=False "no NMS", rank_by='random' "no cls" (seeded by random_seed),
             # use_box_regression=False "no reg" (proposals = clipped anchors). See PaperRPNHead.
             use_nms=True,

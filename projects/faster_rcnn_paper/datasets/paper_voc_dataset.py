@@ -197,7 +197,7 @@ class PaperVOCDataset(VOCDataset):
     def check_each_image(self) -> Iterator[Tuple[str, Union[dict, UserInputError]]]:
         """``(image id, data info)`` for every id of ``ann_file``, or ``(image id, error)`` when the
         files of that image are bad: what :meth:`load_data_list` reads, without stopping at the first
-        bad file (``tools/check_dataset.py`` reports them all). Build the dataset with
+        bad file (``tools/misc/check_dataset.py`` reports them all). Build the dataset with
         ``lazy_init=True`` to call it. A missing or empty ``ann_file`` raises at once."""
         self._prepare_class_lookup()
         for img_id in self._read_image_ids():

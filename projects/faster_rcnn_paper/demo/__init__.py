@@ -1,4 +1,4 @@
-"""What the offline demo (``make demo``, ``tools/demo.py``) needs besides the library: generated toy
+"""What the offline demo (``make demo``, ``tools/demo/demo.py``) needs besides the library: generated toy
 data and a stand-in for ImageNet pre-training.
 
 Not part of the MMDetection plugin: ``import faster_rcnn_paper`` (what

@@ -2,7 +2,7 @@
 
 The paper initialises the shared convs and fc6/fc7 from an ImageNet classifier (§3.1.3, §4). No
 ImageNet weights can be had offline, so the demo first trains the same layers on a small generated
-classification task and saves them in exactly the layout ``tools/convert_imagenet_weights.py``
+classification task and saves them in exactly the layout ``tools/model_converters/convert_imagenet_weights.py``
 writes for real ImageNet weights (``backbone.*`` and ``roi_head.bbox_head.fc6/fc7.*``). The
 detector then loads them through the same ``init_cfg=dict(type='Pretrained', ...)`` path.
 
@@ -73,7 +73,7 @@ class RoIClassifier(nn.Module):
 
 def _save_in_imagenet_layout(model: nn.Module, summary: dict, out_file: str) -> None:
     """Writes ``model``'s backbone and fc6/fc7 under the detector's key paths (the layout of
-    tools/convert_imagenet_weights.py), atomically, with ``summary`` as meta."""
+    tools/model_converters/convert_imagenet_weights.py), atomically, with ``summary`` as meta."""
     state = {f'backbone.{k}': v for k, v in model.backbone.state_dict().items()}
     for name in ('fc6', 'fc7'):
         for param, value in getattr(model, name).state_dict().items():

@@ -11,7 +11,7 @@ an MMEngine config::
     model = dict(backbone=dict(init_cfg=dict(
         type='Pretrained', checkpoint='vgg16_caffe_layout.pth', prefix='backbone.')))
 
-Command line: ``python tools/convert_imagenet_weights.py {vgg16-torchvision,zf-caffe,vgg16-caffe}
+Command line: ``python tools/model_converters/convert_imagenet_weights.py {vgg16-torchvision,zf-caffe,vgg16-caffe}
 SRC DST [--no-input-adapt]``.
 
 Output file
@@ -79,7 +79,7 @@ the parameter blobs to a flat dict ``{'<layer>.weight': array, '<layer>.bias': a
     np.savez('zf_caffe_blobs.npz', **blobs)
     # or: torch.save({k: torch.from_numpy(v.copy()) for k, v in blobs.items()}, 'zf_caffe_blobs.pth')
 
-then ``python tools/convert_imagenet_weights.py zf-caffe zf_caffe_blobs.npz zf_caffe_layout.pth``.
+then ``python tools/model_converters/convert_imagenet_weights.py zf-caffe zf_caffe_blobs.npz zf_caffe_layout.pth``.
 
 The source file is a numpy ``.npz`` archive (read with ``allow_pickle=False``) or a ``torch.save``
 file of a dict (read with ``weights_only=True``; values may be tensors or numpy arrays, and a

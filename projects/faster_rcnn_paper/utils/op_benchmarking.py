@@ -1,4 +1,4 @@
-"""What tools/benchmark_roi_pool.py, tools/benchmark_roi_warp.py and tools/benchmark_zf_trunk.py
+"""What tools/analysis_tools/benchmark_roi_pool.py, tools/analysis_tools/benchmark_roi_warp.py and tools/analysis_tools/benchmark_zf_trunk.py
 share: the command line, the paper's workloads with proposal-like RoIs, and a timer."""
 import argparse
 import statistics

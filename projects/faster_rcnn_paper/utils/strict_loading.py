@@ -3,7 +3,7 @@ from the checkpoint, with its shape.
 
 MMEngine's ``Runner`` and ``init_detector`` / ``DetInferencer`` load with ``strict=False``: a
 VGG-16 checkpoint on a ZF config only logs the mismatched shapes and then evaluates a partly random
-model. ``tools/test.py`` and ``tools/infer.py`` check the checkpoint first: a missing or mis-shaped
+model. ``tools/test.py`` and ``tools/misc/infer.py`` check the checkpoint first: a missing or mis-shaped
 key is a :class:`UserInputError` naming the first few; keys the model does not have are logged.
 """
 import logging

@@ -15,7 +15,7 @@ What differs from mmdet, and is therefore written here, is how proposals are mad
    compiled greedy NMS that stops after ``max_per_img`` kept boxes (identical output).
 
 The test-time ablations of the paper's Table 2 (§4.1, "Ablation Experiments on RPN") are keys of
-the same settings, all off by default (``tools/paper_table.py table2`` turns them on):
+the same settings, all off by default (``tools/paper/paper_table.py table2`` turns them on):
 
 * ``use_nms=False`` — "no NMS": step 3 keeps the top ``max_per_img`` boxes by rank without NMS,
   overlapping or not;
@@ -35,7 +35,7 @@ lies inside its border (e.g. 3000×200 shown at 1000×67: the smallest paper anc
 raises ``ValueError: There is no valid anchor inside the image boundary``; py-faster-rcnn's
 ``anchor_target_layer`` ignores every anchor (all labels -1), so the image gives no RPN loss. This
 head does the same (all anchors ignored, zero RPN loss for that image; the other images of the batch
-keep their normalisation) and logs a warning naming the file once. ``tools/check_dataset.py``
+keep their normalisation) and logs a warning naming the file once. ``tools/misc/check_dataset.py``
 predicts such images.
 """
 import logging
@@ -118,7 +118,7 @@ class PaperRPNHead(RPNHead):
         height, width = img_meta['img_shape'][:2]
         print_log(f'{name}: no anchor lies inside the image after resizing ({width}x{height}); all its '
                   f'anchors are ignored (no RPN loss from it, as py-faster-rcnn). '
-                  f'tools/check_dataset.py lists such images.', logger='current', level=logging.WARNING)
+                  f'tools/misc/check_dataset.py lists such images.', logger='current', level=logging.WARNING)
 
     def proposals_with_grad(self, cls_scores, bbox_preds, batch_img_metas: List[dict],
                             cfg: ConfigDict) -> List[InstanceData]:

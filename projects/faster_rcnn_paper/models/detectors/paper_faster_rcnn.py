@@ -129,7 +129,7 @@ class PaperFasterRCNN(FasterRCNN):
             raise FloatingPointError(
                 f'non-finite training loss {bad} on images {getattr(self, "_batch_images", "?")}; '
                 'the weights were not updated, the last checkpoint is intact. Check these images '
-                "and their annotations (tools/check_dataset.py), or lower the learning rate, then "
+                "and their annotations (tools/misc/check_dataset.py), or lower the learning rate, then "
                 'resume with --resume')
         return loss, log_vars
 

@@ -11,7 +11,7 @@ from its split / power / pooling / product layers): with ``s = 1 + alpha · mean
 ``dx = dy · s^-beta - (2 · alpha · beta / size²) · x · Σ_window(dy · x · s^(-beta-1))`` — one
 window sum instead of autograd's chain through pooling, power and division. ``beta = 0.75`` (ZF's)
 uses ``rsqrt(s) · sqrt(rsqrt(s))`` in place of a general power. The layer is about 2.5x faster for
-forward + backward on CPU (first-order gradients only); ``tools/benchmark_zf_trunk.py`` measures it against the autograd formula.
+forward + backward on CPU (first-order gradients only); ``tools/analysis_tools/benchmark_zf_trunk.py`` measures it against the autograd formula.
 """
 import torch
 from torch import Tensor, nn

@@ -61,9 +61,9 @@ def test_detector_count_includes_roi_pooling_and_nms():
     assert not any(op.startswith('faster_rcnn::') for op in analyzer.unsupported_ops())
 
 
-def test_get_flops_tool_needs_no_dataset(tmp_path):
-    """A headline config without VOC present: tools/get_flops.py counts on a generated image."""
-    proc = subprocess.run([sys.executable, 'tools/get_flops.py', 'configs/faster_rcnn_zf_voc.py', '--shape', '96', '128'],
+def test_count_flops_tool_needs_no_dataset(tmp_path):
+    """A headline config without VOC present: tools/analysis_tools/count_flops.py counts on a generated image."""
+    proc = subprocess.run([sys.executable, 'tools/analysis_tools/count_flops.py', 'configs/faster_rcnn_zf_voc.py', '--shape', '96', '128'],
                           cwd=REPO, env=tool_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'input shape: 96x128' in proc.stdout and 'flops: ' in proc.stdout

@@ -26,7 +26,7 @@ from faster_rcnn_paper.utils.imagenet_weights import (CAFFE_BGR_MEAN, TORCHVISIO
                                                       convert_imagenet_weights, convert_state_dict,
                                                       layer_specs, load_source_weights)
 
-CLI = Path(__file__).resolve().parents[4] / 'tools' / 'convert_imagenet_weights.py'
+CLI = Path(__file__).resolve().parents[4] / 'tools' / 'model_converters' / 'convert_imagenet_weights.py'
 
 # torchvision's VGG configuration 'D' (VGG-16): conv widths, 'M' = max-pool.
 VGG_CFG = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M']

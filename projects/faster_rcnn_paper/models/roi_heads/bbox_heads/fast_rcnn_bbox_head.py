@@ -46,7 +46,7 @@ class FastRCNNBBoxHead(BBoxHead):
         caffe_dropout: use Caffe's ``scale_train: false`` dropout (py-faster-rcnn ZF nets).
         fc6_rank / fc7_rank: build fc6 / fc7 as truncated-SVD pairs of this rank
             (:class:`TruncatedSVDLinear`; Fast R-CNN §3.1: 1024 and 256 for VGG-16). A trained
-            model is compressed with ``tools/compress_fc_svd.py``.
+            model is compressed with ``tools/model_converters/compress_fc_svd.py``.
         **kwargs: mmdet ``BBoxHead`` arguments (``in_channels``, ``roi_feat_size``,
             ``num_classes``, ``bbox_coder``, losses, ...).
     """

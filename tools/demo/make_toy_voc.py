@@ -2,7 +2,7 @@
 
 Example::
 
-    python tools/make_toy_voc.py --out data/toy --num-trainval 200 --num-test 100 --seed 0
+    python tools/demo/make_toy_voc.py --out data/toy --num-trainval 200 --num-test 100 --seed 0
 
 writes ``data/toy/VOCdevkit/VOC2007/{JPEGImages,Annotations,ImageSets/Main}``; the same arguments
 always give byte-identical files.

@@ -1,10 +1,10 @@
 """The paper's analyses as commands (Ren et al., arXiv:1506.01497, §4.1): each prints the paper's
 table layout with the paper's VOC07 numbers beside ours, and says which data it ran on.
 
-    python tools/paper_table.py table2 CONFIG CHECKPOINT [--stages-dir DIR] [--out-dir DIR]
-    python tools/paper_table.py recall CONFIG CHECKPOINT [--proposal-nums 300 1000 2000] [--out-dir DIR]
-    python tools/paper_table.py table8 --set vgg16|zf|toy [--train] [--rows ...] [--work-dirs DIR]
-    python tools/paper_table.py table9 --set vgg16|zf|toy [--train] [--rows ...] [--work-dirs DIR]
+    python tools/paper/paper_table.py table2 CONFIG CHECKPOINT [--stages-dir DIR] [--out-dir DIR]
+    python tools/paper/paper_table.py recall CONFIG CHECKPOINT [--proposal-nums 300 1000 2000] [--out-dir DIR]
+    python tools/paper/paper_table.py table8 --set vgg16|zf|toy [--train] [--rows ...] [--work-dirs DIR]
+    python tools/paper/paper_table.py table9 --set vgg16|zf|toy [--train] [--rows ...] [--work-dirs DIR]
 
 * ``table2`` — Table 2, the RPN's test-time ablations on one trained model: N = 100 / 300 / 1000
   proposals, "no NMS" (6000), "no cls" (a seeded random N of the boxes), "no reg" (the anchors), each
@@ -42,7 +42,7 @@ from mmengine.config import Config, ConfigDict, DictAction
 
 from faster_rcnn_paper.utils import UserInputError
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 VOC_CLASSES = 20  # PASCAL VOC's classes; any other class list is not the paper's benchmark
 
 # ----------------------------------------------------------------------------- paper numbers

@@ -9,7 +9,7 @@ Each line times ours against the formulation it replaced, in the same run, and p
   weights in the default memory layout with the autograd LRN, on the demo's batch (2 images of
   320x480, a Fast R-CNN step) and on one paper-scale image (600x1000).
 
-    python tools/benchmark_zf_trunk.py [--repeats 20] [--threads N] [--device cpu|cuda]
+    python tools/analysis_tools/benchmark_zf_trunk.py [--repeats 20] [--threads N] [--device cpu|cuda]
 """
 import torch
 from torch import nn

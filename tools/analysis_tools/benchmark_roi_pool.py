@@ -6,7 +6,7 @@ mini-batch) and 300 RoIs (test-time proposals). Each line compares ``faster_rcnn
 a vectorised pure-PyTorch implementation of the same semantics, measured in the same run, and prints
 the ratio (baseline time / ours). Outputs are checked equal before timing.
 
-    python tools/benchmark_roi_pool.py [--repeats 20] [--threads N] [--device cpu|cuda]
+    python tools/analysis_tools/benchmark_roi_pool.py [--repeats 20] [--threads N] [--device cpu|cuda]
 """
 import torch
 

@@ -3,7 +3,7 @@ and the detections as JSON. A thin layer over MMDetection's ``DetInferencer`` (w
 configs directly: ``DetInferencer(model=CONFIG, weights=CHECKPOINT)``), adding strict checkpoint
 loading, one PNG per image and one JSON file.
 
-    python tools/infer.py CONFIG CHECKPOINT IMAGE [IMAGE ...] --out-dir DIR [--score-thr 0.5] [--debug]
+    python tools/misc/infer.py CONFIG CHECKPOINT IMAGE [IMAGE ...] --out-dir DIR [--score-thr 0.5] [--debug]
 
 Writes DIR/<image name>.png for every image and DIR/detections.json:
 ``[{"image": path, "detections": [{"class": name, "label": int, "score": float,

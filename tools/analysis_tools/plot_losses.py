@@ -1,6 +1,6 @@
 """Plot the training losses of a work dir (MMEngine's vis_data/scalars.json) to a PNG.
 
-    python tools/plot_losses.py WORK_DIR [--out WORK_DIR/loss_curve.png]
+    python tools/analysis_tools/plot_losses.py WORK_DIR [--out WORK_DIR/loss_curve.png]
 
 For 4-step alternating training the steps are shaded and labelled (from
 ``alternating/stages.json``); the scalars of resumed runs (one timestamped folder each) are merged

@@ -1,6 +1,6 @@
 """Stand-in ImageNet pre-training for the offline demo (see faster_rcnn_paper/demo/stand_in_pretraining.py).
 
-    python tools/pretrain_toy_backbone.py CONFIG OUT [--iters 200] [--seed 7]
+    python tools/demo/pretrain_toy_backbone.py CONFIG OUT [--iters 200] [--seed 7]
 
 Trains the backbone and fc6/fc7 of CONFIG's detector as a classifier of object / background regions
 of generated toy-VOC images shown at CONFIG's training scale, through the detector's RoI pooling and

@@ -4,13 +4,13 @@
 # against the pinned torch's headers after an edit. Nothing is linked or run — running the kernels
 # needs a GPU (tests/custom_ops/test_cuda_kernels.py compares them with the CPU kernels there).
 #
-#   tools/check_cuda_sources.sh [ARCH]        (default sm_90, the H100)
+#   tools/misc/check_cuda_sources.sh [ARCH]        (default sm_90, the H100)
 #
 # torch's CUDA headers include the cuBLAS / cuSPARSE / cuSOLVER headers for their handle types; a
 # bare nvcc toolkit may lack those libraries, so the few declarations the headers need are stubbed
 # in a temporary folder (our kernels use none of these libraries). Exit status 1 on any error.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 ARCH=${1:-sm_90}
 NVCC=${NVCC:-nvcc}

@@ -1,6 +1,6 @@
 """FLOPs and parameters of a detector at the paper's input size, without any dataset.
 
-    python tools/get_flops.py CONFIG [--shape 600 1000] [--cfg-options ...] [--debug]
+    python tools/analysis_tools/count_flops.py CONFIG [--shape 600 1000] [--cfg-options ...] [--debug]
 
 MMDetection's ``tools/analysis_tools/get_flops.py`` measures on images of the config's val set (it
 needs the data, e.g. VOC under ``data/VOCdevkit``). This tool builds only the model and counts what mmdet's

@@ -2,14 +2,14 @@
 # Runs the compiled ops' fuzz cases under AddressSanitizer (out-of-bounds reads/writes, use after
 # free) — a one-off check, not part of `make test` (a sanitized build takes minutes).
 #
-#   tools/sanitize_ops.sh [N_EXAMPLES]        (default 300 random cases per op)
+#   tools/misc/sanitize_ops.sh [N_EXAMPLES]        (default 300 random cases per op)
 #
 # Builds faster_rcnn_ops' C++ sources with -fsanitize=address into $ASAN_BUILD_DIR (default
 # /tmp/faster_rcnn_ops_asan; the normal in-place build is left alone), preloads libasan into
 # Python and drives the kernels with
 # tests/custom_ops/fuzz_under_sanitizer.py. Any memory error aborts with an ASan report.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 N=${1:-300}
 BUILD=${ASAN_BUILD_DIR:-/tmp/faster_rcnn_ops_asan}  # kept: a second run only rebuilds what changed

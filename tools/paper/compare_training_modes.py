@@ -2,13 +2,13 @@
 (toy-test mAP against training iterations and wall time) over several training budgets, same data,
 same stand-in weights.
 
-    python tools/compare_training_modes.py [--work-dir work_dirs/curves] [--modes ...] [--budgets 1 2 4]
+    python tools/paper/compare_training_modes.py [--work-dir work_dirs/curves] [--modes ...] [--budgets 1 2 4]
 
 1. 4-step alternating training     configs/faster_rcnn_zf_alternating_toyvoc.py
 2. approximate joint training      configs/faster_rcnn_zf_joint_toyvoc.py
 3. non-approximate joint training  configs/faster_rcnn_zf_nonapprox_joint_toyvoc.py
 
-Needs the demo's data and stand-in weights (run ``make demo`` or ``tools/demo.py`` first). A budget
+Needs the demo's data and stand-in weights (run ``make demo`` or ``tools/demo/demo.py`` first). A budget
 B multiplies every mode's iterations by B, read from the configs (``scaled_iters``): each 4-step
 stage's ``max_iters`` and its lr schedule (milestones, warm-up ``begin``/``end``), or the joint
 run's ``max_iters`` and its schedule; budget 1 is the demo configs as they are. Each (mode, budget)
@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODES = {
     'alternating': ('4-step alternating', 'configs/faster_rcnn_zf_alternating_toyvoc.py'),
     'joint': ('approximate joint', 'configs/faster_rcnn_zf_joint_toyvoc.py'),
@@ -312,7 +312,7 @@ def check_configs(modes) -> None:
         config, checkpoint = MODES[mode][1], cfg.model.init_cfg.checkpoint
         if not osp.isfile(osp.join(REPO, checkpoint)):
             raise UserFileNotFoundError(f'{config}: model.init_cfg.checkpoint {checkpoint} does not exist; run '
-                                        '`make demo` (or tools/demo.py) first: it makes the toy data and stand-in '
+                                        '`make demo` (or tools/demo/demo.py) first: it makes the toy data and stand-in '
                                         'weights')
 
 

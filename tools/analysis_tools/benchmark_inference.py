@@ -1,7 +1,7 @@
 """Inference speed of a detector, split as the paper's Table 5: shared convs / proposal stage (RPN +
 NMS) / region-wise stage (RoI pooling + fc layers + per-class NMS).
 
-    python tools/benchmark.py CONFIG [CHECKPOINT] [--images 8] [--repeats 3] [--warmup 2]
+    python tools/analysis_tools/benchmark_inference.py CONFIG [CHECKPOINT] [--images 8] [--repeats 3] [--warmup 2]
         [--device cpu|cuda] [--threads N] [--json out.json] [--cfg-options ...]
 
 Runs on a fixed set of generated images (seeded) of the paper's scale, 600x1000 after resizing, so

@@ -1,26 +1,26 @@
 """`make demo`: the whole paper, offline, on 2 CPU cores — data, stand-in ImageNet pre-training,
 4-step alternating training, evaluation of each step, pictures and a loss curve.
 
-    python tools/demo.py [--data-root data/toy] [--work-dir work_dirs/demo] [--fresh]
+    python tools/demo/demo.py [--data-root data/toy] [--work-dir work_dirs/demo] [--fresh]
 
 Phases (the first three skipped when their output already exists, so an interrupted demo continues):
-1. generate the toy VOC-format dataset (tools/make_toy_voc.py);
-2. stand-in ImageNet pre-training of ZF's convs and fc6/fc7 (tools/pretrain_toy_backbone.py,
+1. generate the toy VOC-format dataset (tools/demo/make_toy_voc.py);
+2. stand-in ImageNet pre-training of ZF's convs and fc6/fc7 (tools/demo/pretrain_toy_backbone.py,
    regions of toy images at the detector's scale);
 3. ``tools/train.py configs/faster_rcnn_zf_alternating_toyvoc.py`` (resumed if interrupted);
 4. ``tools/test.py`` on the test split: VOC07 11-point mAP@0.5 per class and overall (step 4's
    result: the final model, shared convs);
 5. what each step of the 4-step training (§3.2) contributed, on the test split, with its seconds per
    iteration (from the run's JSON log, ``utils/training_log.py``):
-   the RPN steps 1 and 3: recall of the top 300 proposals at IoU 0.5 (``tools/paper_table.py
+   the RPN steps 1 and 3: recall of the top 300 proposals at IoU 0.5 (``tools/paper/paper_table.py
    recall``, Fig. 4's measure) with the step's end checkpoint ``iter_<end>.pth``, whose RPN and
    convs are that step's; step 2: the mAP of the step-2 detector on step-1 proposals (the paper's
    "unshared" detector), which AlternatingTrainingHook measures at the end of step 2 when the
    config sets ``evaluate=True`` for it, and which the later checkpoints keep in their message
    hub (``alternating_metrics/<step>``);
-6. a 3 x 3 grid of test images with their detections (tools/infer.py, then
-   tools/detection_grid.py: one box per object, legible labels) and the loss curve with the four
-   steps shaded (tools/plot_losses.py).
+6. a 3 x 3 grid of test images with their detections (tools/misc/infer.py, then
+   tools/demo/detection_grid.py: one box per object, legible labels) and the loss curve with the four
+   steps shaded (tools/analysis_tools/plot_losses.py).
 Prints a summary and writes it to <work-dir>/demo_summary.json.
 """
 import argparse
@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'faster_rcnn_zf_alternating_toyvoc.py')
 # What the summary measures after the RPN steps: recall of the top-N proposals at this IoU (the
 # paper's Table 2 runs the detector on 300 proposals; Fig. 4 plots recall against IoU).
@@ -143,9 +143,9 @@ def map_of(metrics: dict) -> float:
 
 def step_recall(config: str, checkpoint: str, out_dir: str, num_images: int, data_root: str) -> float:
     """Recall of the top RECALL_PROPOSALS proposals at IoU RECALL_IOU of ``checkpoint``'s RPN on the
-    first ``num_images`` images of the test split (tools/paper_table.py recall, which also writes
+    first ``num_images`` images of the test split (tools/paper/paper_table.py recall, which also writes
     its Fig. 4 table and plot into ``out_dir``)."""
-    run([sys.executable, 'tools/paper_table.py', 'recall', config, checkpoint, '--proposal-nums',
+    run([sys.executable, 'tools/paper/paper_table.py', 'recall', config, checkpoint, '--proposal-nums',
          str(RECALL_PROPOSALS), '--out-dir', out_dir, '--cfg-options',
          f'test_dataloader.dataset.indices={num_images}', *data_root_options(data_root)])
     with open(osp.join(out_dir, 'recall.json')) as f:
@@ -248,7 +248,7 @@ def main(argv=None):
     parser.add_argument('--data-root', default='data/toy')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--num-trainval', type=int, default=200)
-    parser.add_argument('--seed', type=int, default=0, help="the toy data's seed (tools/make_toy_voc.py)")
+    parser.add_argument('--seed', type=int, default=0, help="the toy data's seed (tools/demo/make_toy_voc.py)")
     parser.add_argument('--num-test', type=int, default=100)
     parser.add_argument('--pretrain-iters', type=int, default=200)
     parser.add_argument('--pictures', type=int, default=9, help='test images in the picture grid (3 per row)')
@@ -272,7 +272,7 @@ def main(argv=None):
     banner('1/6  Toy VOC-format dataset (5 shape classes)')
     t = time.time()
     test_list = osp.join(data_root, 'VOCdevkit', 'VOC2007', 'ImageSets', 'Main', 'test.txt')
-    run_once(test_list, [sys.executable, 'tools/make_toy_voc.py', '--out', args.data_root, '--num-trainval',
+    run_once(test_list, [sys.executable, 'tools/demo/make_toy_voc.py', '--out', args.data_root, '--num-trainval',
                          str(args.num_trainval), '--num-test', str(args.num_test), '--seed', str(args.seed),
                          *toy_image_size_args(CONFIG)])
     times['data'] = time.time() - t
@@ -280,7 +280,7 @@ def main(argv=None):
     banner('2/6  Stand-in ImageNet pre-training of ZF convs + fc6/fc7 (generated image regions)')
     t = time.time()
     weights = osp.join(data_root, 'stand_in_imagenet_zf.pth')
-    run_once(weights, [sys.executable, 'tools/pretrain_toy_backbone.py', CONFIG, weights, '--iters',
+    run_once(weights, [sys.executable, 'tools/demo/pretrain_toy_backbone.py', CONFIG, weights, '--iters',
                        str(args.pretrain_iters)])
     times['pretrain'] = time.time() - t
 
@@ -312,13 +312,13 @@ def main(argv=None):
         ids = [line.strip() for line in f if line.strip()][:args.pictures]
     images = [osp.join(data_root, 'VOCdevkit', 'VOC2007', 'JPEGImages', f'{i}.jpg') for i in ids]
     pictures = osp.join(work_dir, 'pictures')
-    run([sys.executable, 'tools/infer.py', CONFIG, final, *images, '--out-dir', pictures, '--score-thr',
+    run([sys.executable, 'tools/misc/infer.py', CONFIG, final, *images, '--out-dir', pictures, '--score-thr',
          str(args.score_thr)])
     grid = osp.join(work_dir, 'detections_grid.png')
-    run([sys.executable, 'tools/detection_grid.py', osp.join(pictures, 'detections.json'), '--out', grid,
+    run([sys.executable, 'tools/demo/detection_grid.py', osp.join(pictures, 'detections.json'), '--out', grid,
          '--score-thr', str(args.score_thr), '--nms-iou', str(args.nms_iou), '--max-images', str(args.pictures)])
     curve = osp.join(work_dir, 'loss_curve.png')
-    run([sys.executable, 'tools/plot_losses.py', work_dir, '--out', curve])
+    run([sys.executable, 'tools/analysis_tools/plot_losses.py', work_dir, '--out', curve])
     times['pictures'] = time.time() - t
     total = time.time() - start
 

@@ -1,10 +1,10 @@
 """Truncated SVD of fc6 / fc7 of a trained detector (Fast R-CNN §3.1).
 
-    python tools/compress_fc_svd.py CONFIG CHECKPOINT OUT_DIR [--fc6-rank 1024] [--fc7-rank 256]
+    python tools/model_converters/compress_fc_svd.py CONFIG CHECKPOINT OUT_DIR [--fc6-rank 1024] [--fc7-rank 256]
 
 Writes OUT_DIR/model_svd.pth (the detector with fc6 / fc7 replaced by their rank-r factorisations)
 and OUT_DIR/config_svd.py (CONFIG with ``fc6_rank`` / ``fc7_rank`` set), so that
-``tools/test.py OUT_DIR/config_svd.py OUT_DIR/model_svd.pth`` and ``tools/benchmark.py`` use it like
+``tools/test.py OUT_DIR/config_svd.py OUT_DIR/model_svd.pth`` and ``tools/analysis_tools/benchmark_inference.py`` use it like
 any model. Prints the relative approximation error of each layer.
 """
 import argparse
@@ -52,7 +52,7 @@ def compress(config: str, checkpoint: str, out_dir: str, fc6_rank: int, fc7_rank
     atomic_torch_save({'state_dict': model.state_dict(), 'meta': meta}, model_file)
     config_file = osp.join(out_dir, 'config_svd.py')
     atomic_write(config_file,
-                 f"# {osp.basename(config)} with truncated-SVD fc6 / fc7 (tools/compress_fc_svd.py)\n"
+                 f"# {osp.basename(config)} with truncated-SVD fc6 / fc7 (tools/model_converters/compress_fc_svd.py)\n"
                  f"_base_ = ['{osp.abspath(config)}']\n"
                  f"model = dict(roi_head=dict(bbox_head=dict(fc6_rank={fc6_rank}, fc7_rank={fc7_rank})))\n")
     return dict(model=model_file, config=config_file, relative_error=errors)

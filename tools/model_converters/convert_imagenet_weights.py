@@ -1,7 +1,7 @@
 """Convert ImageNet VGG-16 / ZF weights into a checkpoint for this project's Faster R-CNN.
 
-    python tools/convert_imagenet_weights.py vgg16-torchvision vgg16-397923af.pth vgg16_caffe_layout.pth
-    python tools/convert_imagenet_weights.py zf-caffe zf_caffe_blobs.npz zf_caffe_layout.pth
+    python tools/model_converters/convert_imagenet_weights.py vgg16-torchvision vgg16-397923af.pth vgg16_caffe_layout.pth
+    python tools/model_converters/convert_imagenet_weights.py zf-caffe zf_caffe_blobs.npz zf_caffe_layout.pth
 
 Formats, the Caffe interchange file and the input adaptation are documented in
 ``faster_rcnn_paper.utils.imagenet_weights``. Load the result with

@@ -1,6 +1,6 @@
 """Measures the size of the deviations from py-faster-rcnn that README lists as measured.
 
-    python tools/measure_deviations.py [--seed 0] [--num 200000]
+    python tools/paper/measure_deviations.py [--seed 0] [--num 200000]
 
 1. Fast R-CNN RoI labels in 4-step training: py-faster-rcnn's alternating mode computes the RoI /
    gt IoU once, at the original image scale (``roidb.prepare_roidb``); we compute it on the resized

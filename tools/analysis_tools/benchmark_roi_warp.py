@@ -10,7 +10,7 @@ gradients w.r.t. features and boxes), measured in the same run, and prints the r
 (baseline time / ours). Forward+backward includes the gradient w.r.t. the RoI coordinates. Before
 timing, outputs are checked to agree (float32), and both gradients too (float64, a subset of RoIs).
 
-    python tools/benchmark_roi_warp.py [--repeats 20] [--threads N] [--device cpu|cuda]
+    python tools/analysis_tools/benchmark_roi_warp.py [--repeats 20] [--threads N] [--device cpu|cuda]
 """
 import torch
 import torch.nn.functional as F

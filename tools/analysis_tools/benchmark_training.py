@@ -1,10 +1,10 @@
 """Training speed: seconds per iteration of every stage (the four alternating steps, or joint
 training) and the share of time spent outside forward / backward / update (goal: <= 5 %).
 
-    python tools/benchmark_training.py CONFIG [--iters 30] [--work-dir DIR] [--cfg-options ...]
+    python tools/analysis_tools/benchmark_training.py CONFIG [--iters 30] [--work-dir DIR] [--cfg-options ...]
 
 Runs CONFIG for a few iterations per stage with ``TrainingSpeedHook`` added (data as configured,
-e.g. the toy demo data from ``tools/make_toy_voc.py``), then prints the table. Absolute times depend
+e.g. the toy demo data from ``tools/demo/make_toy_voc.py``), then prints the table. Absolute times depend
 on the machine; the overhead share is the figure to compare.
 """
 import argparse

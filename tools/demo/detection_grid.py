@@ -1,10 +1,10 @@
 """Detections on several images as ONE picture a person can read: a grid (3 x 3 by default) of
 cells at least 480 px on their long side, one box per object, its class and score on a filled label.
 
-    python tools/detection_grid.py DETECTIONS_JSON --out grid.png [--score-thr 0.3] [--nms-iou 0.5]
+    python tools/demo/detection_grid.py DETECTIONS_JSON --out grid.png [--score-thr 0.3] [--nms-iou 0.5]
         [--cols 3] [--max-images 9] [--cell 480]
 
-DETECTIONS_JSON is what ``tools/infer.py`` writes (``[{"image": path, "detections": [{"class",
+DETECTIONS_JSON is what ``tools/misc/infer.py`` writes (``[{"image": path, "detections": [{"class",
 "label", "score", "bbox"}]}]``, original-image pixels). For each image:
 
 * the detections scoring at least ``--score-thr``;
@@ -129,7 +129,7 @@ def caption_strip(width: int, lines: Sequence[str]) -> np.ndarray:
 
 def make_grid(report: Sequence[dict], out: str, score_thr: float = 0.3, nms_iou: float = 0.5, cols: int = 3,
               max_images: int = 9, cell: int = 480) -> dict:
-    """Writes the grid PNG of the first ``max_images`` images of ``report`` (tools/infer.py's
+    """Writes the grid PNG of the first ``max_images`` images of ``report`` (tools/misc/infer.py's
     detections.json): a caption strip, then ``cols`` cells per row, ``GAP`` px apart. Returns its
     layout: cell size, gap, caption and one entry per cell (image, ``cell_origin`` in the PNG,
     draw_cell's layout in cell pixels)."""
@@ -169,7 +169,7 @@ def make_grid(report: Sequence[dict], out: str, score_thr: float = 0.3, nms_iou:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('detections', help="tools/infer.py's detections.json")
+    parser.add_argument('detections', help="tools/misc/infer.py's detections.json")
     parser.add_argument('--out', required=True, help='the PNG to write')
     parser.add_argument('--score-thr', type=float, default=0.3)
     parser.add_argument('--nms-iou', type=float, default=0.5, help='class-agnostic NMS for display')

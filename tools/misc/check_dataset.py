@@ -1,7 +1,7 @@
 """Check a dataset before a long training run: every annotation and every image, all problems in one
 run, grouped by kind.
 
-    python tools/check_dataset.py CONFIG [--split train|val|test|all] [--min-side 16] [--max-aspect 8]
+    python tools/misc/check_dataset.py CONFIG [--split train|val|test|all] [--min-side 16] [--max-aspect 8]
 
 Reads every image id of the config's dataset(s) with ``PaperVOCDataset``'s own checks (a missing or
 empty ImageSets list, missing or malformed XML files, missing images; bad boxes are skipped or
