@@ -70,7 +70,7 @@ from mmengine.fileio import LocalBackend, get, get_file_backend, get_local_path,
 from mmengine.logging import print_log
 
 from ..utils.user_input_error import UserFileNotFoundError, UserInputError
-from .proposal_file import load_proposal_file, proposal_key
+from .offline_proposals_mixin import OfflineProposalsMixin
 
 _COORDS = ('xmin', 'ymin', 'xmax', 'ymax')
 #: Where README says to put the data (named in the error when a data list is missing).
@@ -135,7 +135,7 @@ class _LoadReport:
 
 
 @DATASETS.register_module()
-class PaperVOCDataset(VOCDataset):
+class PaperVOCDataset(OfflineProposalsMixin, VOCDataset):
     """mmdet's ``VOCDataset`` reading annotations as py-faster-rcnn's
     ``pascal_voc.py:_load_pascal_annotation`` and rejecting or repairing bad ones at load time.
 
@@ -159,20 +159,6 @@ class PaperVOCDataset(VOCDataset):
         # dataset with its own classes (a user's, or the toy demo data) keeps its own names.
         if tuple(self._metainfo['classes']) != tuple(VOCDataset.METAINFO['classes']):
             self._metainfo['dataset_type'] = None
-
-    def load_proposals(self) -> None:
-        """Attaches each image's precomputed proposals (``data_info['proposals']``), as mmdet's
-        ``BaseDetDataset.load_proposals`` does, from an ``.npz`` proposal file (no pickle)."""
-        if not osp.isabs(self.proposal_file):
-            self.proposal_file = osp.join(self.data_root, self.proposal_file)
-        proposals, _ = load_proposal_file(self.proposal_file)
-        missing = [info['img_path'] for info in self.data_list
-                   if proposal_key(info['img_path']) not in proposals]
-        if missing:
-            raise UserInputError(f'{self.proposal_file}: no proposals for {len(missing)} of the '
-                                 f'{len(self.data_list)} images of {self.ann_file}, e.g. {missing[:3]}')
-        for info in self.data_list:
-            info['proposals'] = proposals[proposal_key(info['img_path'])]
 
     # ------------------------------------------------------------------ loading the list
     def load_data_list(self) -> List[dict]:

@@ -61,7 +61,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop, IterBasedTrainLoop, ValLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 
-from ...datasets.paper_voc_dataset import PaperVOCDataset
+from ...datasets.offline_proposals_mixin import OfflineProposalsMixin
 from ...datasets.proposal_file import read_proposal_meta
 from ...utils.atomic_write import atomic_torch_save, atomic_write
 from ...utils.user_input_error import UserInputError
@@ -209,14 +209,15 @@ class AlternatingTrainingHook(Hook):
         self._loader_key = (self._dataloader_cfg['batch_size'], None)  # the loop's own dataloader
         self._cfg = cfg
         if any(s.mode == 'fast_rcnn' for s in self.stages):
-            # mmdet's own load_proposals unpickles the file; PaperVOCDataset reads our .npz only
+            # mmdet's own load_proposals unpickles the file; OfflineProposalsMixin reads our .npz only
             loaders = (('train_dataloader', cfg.train_dataloader), ('val_dataloader', cfg.get('val_dataloader')))
             for where, loader in loaders:
                 for name in _leaf_dataset_types(loader['dataset']) if loader else []:
                     dataset_cls = DATASETS.get(name) if isinstance(name, str) else name
-                    if dataset_cls is None or not issubclass(dataset_cls, PaperVOCDataset):
-                        raise UserInputError(f'{where}: 4-step training reads offline proposals with '
-                                             f'PaperVOCDataset (or a subclass), not {name}')
+                    if dataset_cls is None or not issubclass(dataset_cls, OfflineProposalsMixin):
+                        raise UserInputError(f'{where}: 4-step training reads offline proposals '
+                                             f'with a dataset class that has OfflineProposalsMixin '
+                                             f'(PaperVOCDataset, PaperCocoDataset), not {name}')
         self._can_evaluate = cfg.get('val_dataloader') is not None and cfg.get('val_evaluator') is not None
         self.state_dir = osp.join(runner.work_dir, 'alternating')
 

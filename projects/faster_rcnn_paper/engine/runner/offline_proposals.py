@@ -5,7 +5,7 @@ the trained RPN over every (unflipped) training image at the test scale and stor
 original-image coordinates, for the next Fast R-CNN step. Its settings: no pre-NMS cap, NMS 0.7,
 top 2000, minimum size 16 px. We do the same with the model's own RPN and write the boxes, sorted by
 score, in this project's ``.npz`` proposal format (``datasets/proposal_file.py``: no pickle), which
-``PaperVOCDataset.load_proposals`` reads back, with ``meta`` saying which weights made them.
+``OfflineProposalsMixin.load_proposals`` (``PaperVOCDataset``) reads back, with ``meta`` saying which weights made them.
 
 The file is written atomically, so an interrupted run never leaves a partial file behind. In
 distributed runs every process handles a shard of the images and rank 0 writes the merged result.
