@@ -19,7 +19,7 @@ Phases (the first three skipped when their output already exists, so an interrup
    config sets ``evaluate=True`` for it, and which the later checkpoints keep in their message
    hub (``alternating_metrics/<step>``);
 6. a 3 x 3 grid of test images with their detections (tools/misc/infer.py, then
-   tools/demo/detection_grid.py: one box per object, legible labels) and the loss curve with the four
+   tools/demo/detection_grid.py: a display-only class-agnostic NMS, legible labels) and the loss curve with the four
    steps shaded (tools/analysis_tools/plot_losses.py).
 Prints a summary and writes it to <work-dir>/demo_summary.json.
 """
