@@ -32,7 +32,7 @@ def plot(work_dir: str, out: str) -> str:
     series = defaultdict(list)
     for it, record in records.items():
         for key in LOSS_KEYS:
-            if key in record and math.isfinite(record[key]):  # NaN: not computed in this step
+            if record.get(key) is not None and math.isfinite(record[key]):  # null: not computed in this step
                 series[key].append((it, record[key]))
     fig, ax = plt.subplots(figsize=(10, 4.5))
     for k, stage in enumerate(read_stages(work_dir) or []):  # written by AlternatingTrainingHook

@@ -14,11 +14,18 @@ shapes fix). As in MMEngine, one FLOP is one multiply-add (a max or a comparison
   element: 4·r²·K·C·PH·PW (MMEngine counts ``grid_sampler`` as 4 per output element);
 * ``faster_rcnn::nms`` (greedy NMS that stops after ``max_output`` kept boxes): one per IoU it can
   compute at most, min(N, max_output)·N for N boxes (N·N when uncapped).
+
+``get_model_complexity_info`` also counts activations (``ActivationAnalyzer``: the outputs of
+convolutions and matrix products only; pooling and NMS are on MMEngine's list of ops it ignores
+without a warning). Our ops are added to that list too, so neither counter warns
+``Unsupported operator faster_rcnn::roi_pool`` (the FLOP counter uses the handles above, which
+come first).
 """
 from math import prod
 from typing import Any, List
 
 from mmengine.analysis.complexity_analysis import _DEFAULT_SUPPORTED_FLOP_OPS
+from mmengine.analysis.jit_analysis import _IGNORED_OPS
 from mmengine.analysis.jit_handles import get_shape
 
 
@@ -47,5 +54,7 @@ FLOP_HANDLES = {
 
 def register_flop_handles() -> None:
     """Add the handles to the table every ``FlopAnalyzer`` starts from (MMEngine has no public
-    registry for it; ``get_model_complexity_info`` builds its analyzer from this table)."""
+    registry for it; ``get_model_complexity_info`` builds its analyzer from this table), and the
+    ops to the ones every analyzer skips without a warning where it has no handle for them."""
     _DEFAULT_SUPPORTED_FLOP_OPS.update(FLOP_HANDLES)
+    _IGNORED_OPS.update(FLOP_HANDLES)
