@@ -8,10 +8,13 @@ the ratio (baseline time / ours). Outputs are checked equal before timing.
 
     python tools/analysis_tools/benchmark_roi_pool.py [--repeats 20] [--threads N] [--device cpu|cuda]
 """
+import sys
+
 import torch
 
 from faster_rcnn_ops import roi_pool
 from faster_rcnn_paper.utils.op_benchmarking import (STRIDE, paper_workloads, parse_benchmark_args, pass_of,
+from faster_rcnn_paper.utils.tool_errors import run_tool
                                                      ratio_line, timed)
 
 
@@ -70,4 +73,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

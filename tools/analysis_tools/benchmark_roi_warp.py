@@ -12,11 +12,14 @@ timing, outputs are checked to agree (float32), and both gradients too (float64,
 
     python tools/analysis_tools/benchmark_roi_warp.py [--repeats 20] [--threads N] [--device cpu|cuda]
 """
+import sys
+
 import torch
 import torch.nn.functional as F
 
 from faster_rcnn_ops import roi_warp
 from faster_rcnn_paper.utils.op_benchmarking import (STRIDE, paper_workloads, parse_benchmark_args, pass_of,
+from faster_rcnn_paper.utils.tool_errors import run_tool
                                                      ratio_line, timed)
 
 SAMPLING_RATIO = 2
@@ -98,4 +101,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -10,7 +10,6 @@ generated image of ``--shape`` (height width; default 600 x 1000, the paper's re
 MMEngine's ``get_model_complexity_info``. Our compiled ops (RoI pooling, RoI warping, NMS) are
 counted through the plugin's FLOP handles (``faster_rcnn_paper/utils/flop_handles.py``).
 """
-import argparse
 import sys
 from functools import partial
 
@@ -22,7 +21,7 @@ from mmengine.registry import init_default_scope
 
 import faster_rcnn_paper  # noqa: F401  (registers the components and the FLOP handles)
 from faster_rcnn_paper.utils.tool_config import read_config
-from faster_rcnn_paper.utils.tool_errors import run_tool
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 
@@ -46,7 +45,7 @@ def count(model, height: int, width: int) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument('--shape', type=int, nargs=2, default=[600, 1000], metavar=('HEIGHT', 'WIDTH'))
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
