@@ -14,8 +14,8 @@ import torch
 
 from faster_rcnn_ops import roi_pool
 from faster_rcnn_paper.utils.op_benchmarking import (STRIDE, paper_workloads, parse_benchmark_args, pass_of,
-from faster_rcnn_paper.utils.tool_errors import run_tool
                                                      ratio_line, timed)
+from faster_rcnn_paper.utils.tool_errors import run_tool
 
 
 def torch_roi_pool(features, rois, spatial_scale, pooled):

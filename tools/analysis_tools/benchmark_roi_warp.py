@@ -19,8 +19,8 @@ import torch.nn.functional as F
 
 from faster_rcnn_ops import roi_warp
 from faster_rcnn_paper.utils.op_benchmarking import (STRIDE, paper_workloads, parse_benchmark_args, pass_of,
-from faster_rcnn_paper.utils.tool_errors import run_tool
                                                      ratio_line, timed)
+from faster_rcnn_paper.utils.tool_errors import run_tool
 
 SAMPLING_RATIO = 2
 COORD_LIMIT = 2.0**24
