@@ -16,11 +16,10 @@ from functools import partial
 import torch
 from mmengine.analysis import get_model_complexity_info
 from mmengine.analysis.print_helper import _format_size
-from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 import faster_rcnn_paper  # noqa: F401  (registers the components and the FLOP handles)
-from faster_rcnn_paper.utils.tool_config import read_config
+from faster_rcnn_paper.utils.tool_config import add_cfg_options_arg, apply_cfg_options, read_config
 from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
@@ -48,11 +47,10 @@ def main(argv=None):
     parser = tool_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument('--shape', type=int, nargs=2, default=[600, 1000], metavar=('HEIGHT', 'WIDTH'))
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
     cfg = read_config(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    apply_cfg_options(cfg, args)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model)
     model.eval()

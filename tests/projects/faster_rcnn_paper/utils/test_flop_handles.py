@@ -6,7 +6,7 @@ import sys
 from functools import partial
 
 import torch
-from mmengine.analysis import FlopAnalyzer
+from mmengine.analysis import ActivationAnalyzer, FlopAnalyzer
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch import nn
@@ -40,6 +40,11 @@ def test_counts_of_each_op():
     assert counts['roi_warp'] == 4 * 2 * 2 * K * C * PH * PW  # 4 per bilinear sample, 2x2 samples per bin
     assert counts['nms'] == 3 * 10  # at most 3 kept, each compared with the 10 boxes
     assert not any(op.startswith('faster_rcnn::') for op in analyzer.unsupported_ops())
+    # get_model_complexity_info also counts activations (convolutions and matmuls only): no
+    # "Unsupported operator faster_rcnn::..." warning from that counter either
+    activations = ActivationAnalyzer(OurOps(), (feats, rois, boxes, scores))
+    assert activations.total() == 0
+    assert not any(op.startswith('faster_rcnn::') for op in activations.unsupported_ops())
 
 
 def test_detector_count_includes_roi_pooling_and_nms():
