@@ -295,7 +295,7 @@ class PaperVOCDataset(OfflineProposalsMixin, VOCDataset):
             instances = self._parse_objects(root, xml_path, *size, report)
         if standalone and image_missing:
             raise UserFileNotFoundError(f'{type(self).__name__}: image of id {img_id!r} not found: {img_path}')
-        if size is not None and self._is_local(img_path):
+        if size is not None and not image_missing and self._is_local(img_path):
             try:
                 note = check_decoded_size(img_path, xml_path, *size, **loading_args(getattr(self, 'pipeline', None)))
             except UserInputError as error:

@@ -72,10 +72,12 @@ def checkpoint_safe_globals() -> List[Tuple[object, str]]:
 
 def _refusal_reason(error: BaseException) -> str:
     """The line of torch's refusal that says what was refused (its message is a page of advice)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith('WeightsUnpickler error:'):
-            return f"torch's weights-only loader refused it: {line[len('WeightsUnpickler error:'):].strip()}"
+    text = str(error)
+    marker = 'WeightsUnpickler error:'
+    if marker in text:
+        detail = next((line.strip() for line in text.split(marker, 1)[1].splitlines() if line.strip()), '')
+        return f"torch's weights-only loader refused it: {detail}"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     return f'{type(error).__name__}: {lines[0] if lines else ""}'
 
 

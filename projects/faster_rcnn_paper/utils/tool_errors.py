@@ -31,7 +31,7 @@ DEBUG_ENV = 'FASTER_RCNN_PAPER_DEBUG'
 
 #: The config the running tool read last (set by ``tool_config.read_config``), searched for the key
 #: a registry build rejected.
-_tool_config: Optional[dict] = None
+_tool_config = None
 
 _UNEXPECTED_ARGUMENT = re.compile(r"(\w+)(?:\.__init__)?\(\) got an unexpected keyword argument '(\w+)'")
 _NOT_REGISTERED = re.compile(r"^'?(\S+) is not in the (\S+) registry")
@@ -52,18 +52,40 @@ def tool_parser(description: Optional[str] = None, **kwargs) -> argparse.Argumen
     return parser
 
 
-def remember_config(cfg: dict) -> None:
+def remember_config(cfg) -> None:
     """Keep ``cfg`` (the tool's config, later changes included) for naming a rejected key."""
     global _tool_config
     _tool_config = cfg
 
 
+def _registered(kind: Any) -> Any:
+    """The class or function a config's ``type`` names (looked up in mmdet's registries)."""
+    if not isinstance(kind, str):
+        return kind
+    import mmdet.registry
+    from mmengine.registry import Registry
+    for registry in vars(mmdet.registry).values():
+        if isinstance(registry, Registry):
+            found = registry.get(kind)
+            if found is not None:
+                return found
+    return None
+
+
+def _is_a(kind: Any, type_name: str) -> bool:
+    """Whether the config ``type`` ``kind`` is ``type_name`` or a subclass of a class of that name
+    (a subclass passes unknown keys on to its base class, which rejects them)."""
+    if kind == type_name or getattr(kind, '__name__', None) == type_name:
+        return True
+    cls = _registered(kind) if kind is not None else None
+    return isinstance(cls, type) and any(base.__name__ == type_name for base in cls.__mro__)
+
+
 def _dicts_of_type(node: Any, type_name: str, path: str = '') -> Iterator[Tuple[str, dict]]:
     """``(path, dict)`` of every dict in the nested config ``node`` whose ``type`` is ``type_name``
-    (a registry name or a class / function of that name)."""
+    (a registry name, a class or function of that name, or a subclass of such a class)."""
     if isinstance(node, dict):
-        kind = node.get('type')
-        if kind == type_name or getattr(kind, '__name__', None) == type_name:
+        if 'type' in node and _is_a(node['type'], type_name):
             yield path, node
         for key, value in node.items():
             yield from _dicts_of_type(value, type_name, f'{path}.{key}' if path else str(key))
@@ -77,11 +99,12 @@ def config_error(error: BaseException) -> Optional[UserInputError]:
     ``type`` written in the tool's config; None for anything else (a bug keeps its traceback)."""
     if _tool_config is None:
         return None
+    cfg = _tool_config.to_dict() if hasattr(_tool_config, 'to_dict') else _tool_config
     if isinstance(error, TypeError):
         match = _UNEXPECTED_ARGUMENT.search(str(error))
         if match:
             cls, key = match.groups()
-            for path, node in _dicts_of_type(_tool_config, cls):
+            for path, node in _dicts_of_type(cfg, cls):
                 if key in node:
                     return UserInputError(f'config key {path}.{key}: {cls} has no argument {key!r} (misspelt, or '
                                           f'meant for another part of the config?); fix or remove it')
@@ -89,7 +112,7 @@ def config_error(error: BaseException) -> Optional[UserInputError]:
         match = _NOT_REGISTERED.match(str(error.args[0]))
         if match:
             kind, registry = match.groups()
-            paths = [f'{path}.type' if path else 'type' for path, _ in _dicts_of_type(_tool_config, kind)]
+            paths = [f'{path}.type' if path else 'type' for path, _ in _dicts_of_type(cfg, kind)]
             if paths:
                 return UserInputError(f"config key {paths[0]}: {kind!r} is not in the {registry} registry (misspelt, "
                                       "or its module not in custom_imports?)")

@@ -2,6 +2,7 @@
 import logging
 import os
 import os.path as osp
+import re
 from contextlib import contextmanager
 
 import cv2
@@ -47,13 +48,15 @@ def ann_xml(*objects, size=(WIDTH, HEIGHT)):
 
 def make_voc(root, annotations, image_size=(WIDTH, HEIGHT), ids_text=None):
     """Write ``root/VOCdevkit/VOC2007`` with one image and XML per ``{img_id: xml_text}`` item and a
-    trainval list of the ids; returns the data_root."""
+    trainval list of the ids; returns the data_root. An image has the size its XML's ``<size>``
+    says, ``image_size`` when that is absent or unusable."""
     voc = osp.join(str(root), 'VOCdevkit', 'VOC2007')
     for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main'):
         os.makedirs(osp.join(voc, sub), exist_ok=True)
-    image = np.full((image_size[1], image_size[0], 3), 128, np.uint8)
     for img_id, xml in annotations.items():
-        cv2.imwrite(osp.join(voc, 'JPEGImages', f'{img_id}.jpg'), image)
+        size = re.search(r'<width>(\d+)</width><height>(\d+)</height>', xml)
+        width, height = (int(size[1]), int(size[2])) if size and int(size[1]) and int(size[2]) else image_size
+        cv2.imwrite(osp.join(voc, 'JPEGImages', f'{img_id}.jpg'), np.full((height, width, 3), 128, np.uint8))
         with open(osp.join(voc, 'Annotations', f'{img_id}.xml'), 'w') as f:
             f.write(xml)
     with open(osp.join(voc, 'ImageSets', 'Main', 'trainval.txt'), 'w') as f:
@@ -366,7 +369,7 @@ def test_own_classes_drop_the_voc2007_tag_that_renames_metric_rows(tmp_path):
                   pipeline=[])
     own = DATASETS.build(dict(common, metainfo=dict(classes=TOY_CLASSES)))
     assert own.metainfo['dataset_type'] is None
-    voc = DATASETS.build(common)
+    voc = DATASETS.build(dict(common, test_mode=True))  # training data would have no VOC object
     assert voc.metainfo['dataset_type'] == 'VOC2007'
 
 
