@@ -106,7 +106,8 @@ def config_error(error: BaseException) -> Optional[UserInputError]:
             cls, key = match.groups()
             for path, node in _dicts_of_type(cfg, cls):
                 if key in node:
-                    return UserInputError(f'config key {path}.{key}: {cls} has no argument {key!r} (misspelt, or '
+                    owner = getattr(node['type'], '__name__', node['type'])
+                    return UserInputError(f'config key {path}.{key}: {owner} has no argument {key!r} (misspelt, or '
                                           f'meant for another part of the config?); fix or remove it')
     if isinstance(error, KeyError) and error.args:
         match = _NOT_REGISTERED.match(str(error.args[0]))
