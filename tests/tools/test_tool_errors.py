@@ -179,7 +179,8 @@ def test_user_errors_of_train_and_test_are_one_line(tiny):
         train('--work-dir', osp.join(a_file, 'sub')),
         train('--work-dir', work, '--cfg-options', f'load_from={crafted}'),
         train('--work-dir', str(resumed), '--resume'),
-        train('--work-dir', work, '--cfg-options', 'model.init_cfg.type=Pretrained', f'model.init_cfg.checkpoint={crafted}'),
+        train('--work-dir', work, '--cfg-options', 'model.init_cfg.type=Pretrained',
+              f'model.init_cfg.checkpoint={crafted}'),
         train('--work-dir', work, '--cfg-options', f'train_dataloader.dataset.data_root={empty_root}'),
         train('--work-dir', work, '--cfg-options', f'train_dataloader.dataset.data_root={bad_root}'),
         ('test', [config, tiny['zf_ckpt'], '--work-dir', a_file]),
@@ -217,7 +218,10 @@ def test_infer_takes_folders_never_overwrites_and_names_unreadable_inputs(tiny):
     shutil.copytree(jpegs, tmp / 'in' / 'c')
     (tmp / 'in' / 'notes.txt').write_text('not an image')
     (tmp / 'in' / 'empty.jpg').write_bytes(b'')
-    infer = lambda *inputs, out: ('misc/infer', [tiny['config'], tiny['zf_ckpt'], *map(str, inputs), '--out-dir', str(out)])  # noqa: E731,E501
+
+    def infer(*inputs, out):
+        return 'misc/infer', [tiny['config'], tiny['zf_ckpt'], *map(str, inputs), '--out-dir', str(out)]
+
     ok, bad = run_cases(infer(tmp / 'in' / 'a' / '000001.jpg', tmp / 'in' / 'b' / '000001.jpg', tmp / 'in' / 'c',
                               out=tmp / 'pics'),
                         infer(tmp / 'in' / 'notes.txt', tmp / 'in' / 'empty.jpg', tmp / 'in' / 'a', out=tmp / 'pics2'))

@@ -55,7 +55,8 @@ KINDS = [
     ('dataset list', 'error'), ('annotation or image file', 'error'), ('unreadable image', 'error'),
     ('size differs from the annotation', 'error'), ('too small after Resize', 'error'),
     ('no object in the training data', 'error'),
-    ('no anchor inside the image', 'warning'), ('elongated image', 'warning'), ('mirrored or half-turned by EXIF', 'warning'),
+    ('no anchor inside the image', 'warning'), ('elongated image', 'warning'),
+    ('mirrored or half-turned by EXIF', 'warning'),
     ('no objects', 'warning'), ('only difficult objects', 'warning'),
 ]
 

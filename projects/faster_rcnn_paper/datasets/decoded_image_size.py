@@ -71,7 +71,8 @@ def decoded_image_size(img_path: str, color_type: str = 'color', imdecode_backen
     try:
         image = mmcv.imfrombytes(content, flag=color_type, backend=imdecode_backend)
     except Exception as error:  # noqa: BLE001 (a decoder error on the file's content)
-        raise UnreadableImageError(f'{img_path}: cannot be read as an image ({" ".join(str(error).split())})') from error
+        reason = ' '.join(str(error).split())
+        raise UnreadableImageError(f'{img_path}: cannot be read as an image ({reason})') from error
     if image is None:
         raise UnreadableImageError(f'{img_path}: cannot be read as an image (the decoder returned nothing)')
     return image.shape[1], image.shape[0], header[2] if header is not None and not ignores_tag else 1

@@ -54,7 +54,8 @@ def test_crafted_pickle_is_refused_without_running_code(tmp_path, monkeypatch):
         torch.load(path, weights_only=True)
     # through mmengine's loader (--resume, load_from, init_cfg): a user error naming the file and
     # what torch refused
-    with pytest.raises(UserInputError, match=r"evil.pth: not a checkpoint that can be loaded safely \(torch's weights-only loader refused it: \w"):
+    refused = r"evil.pth: not a checkpoint that can be loaded safely \(torch's weights-only loader refused it: \w"
+    with pytest.raises(UserInputError, match=refused):
         _load_checkpoint(path, map_location='cpu')
     assert not marker.exists()
 
