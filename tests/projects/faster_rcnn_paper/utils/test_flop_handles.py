@@ -63,7 +63,8 @@ def test_detector_count_includes_roi_pooling_and_nms():
     # 300 test proposals at most, 256 channels, 6 x 6 bins (ZF)
     assert 0 < counts['roi_pool'] <= 300 * 256 * 6 * 6 and counts['roi_pool'] % (256 * 6 * 6) == 0
     assert counts['nms'] > 0
-    assert not any(op.startswith('faster_rcnn::') for op in analyzer.unsupported_ops())
+    unsupported = analyzer.unsupported_ops()
+    assert not any(op.startswith('faster_rcnn::') or 'LRN' in op for op in unsupported), unsupported
 
 
 def test_count_flops_tool_needs_no_dataset(tmp_path):
@@ -72,3 +73,5 @@ def test_count_flops_tool_needs_no_dataset(tmp_path):
                           cwd=REPO, env=tool_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'input shape: 96x128' in proc.stdout and 'flops: ' in proc.stdout
+    # one line on what is not counted instead of MMEngine's warning per op
+    assert 'Unsupported operator' not in proc.stdout + proc.stderr and 'not counted' in proc.stdout
