@@ -15,11 +15,11 @@ errors (training would fail or be wrong):
 * images whose decoded size differs from the annotation's ``<size>`` (boxes would be misplaced; e.g. a
   JPEG turned by its EXIF orientation tag while annotated unturned);
 * training data in which no image has an object that trains;
-
-training refuses the first three before its first iteration too (``PaperVOCDataset``), naming the
-files; it decodes only the images with an orientation tag or an unusual header, so an image whose
-header reads but whose pixels do not decode is found here only;
 * images whose shorter side falls under ``--min-side`` pixels after the config's ``Resize``;
+
+(training refuses the first four before its first iteration too, naming the files:
+``PaperVOCDataset``; it decodes only the images with an orientation tag or a header Pillow cannot
+read, so an image whose header reads but whose pixels do not decode is found here only);
 
 warnings (training runs, but the user should know):
 * training images that leave no anchor inside their border after the ``Resize`` (the same test as
@@ -33,6 +33,7 @@ warnings (training runs, but the user should know):
 Exits with status 1 if any error was found (warnings alone give 0), so it can gate a training job.
 """
 import math
+import os.path as osp
 import sys
 from collections import defaultdict
 
@@ -162,7 +163,7 @@ def check_image(info, scale, training, filter_empty, anchors, args, report):
             report['no anchor inside the image'].append(
                 f'{path}: {w}x{h} becomes {rw}x{rh} after Resize{tuple(scale)}; no anchor fits inside, '
                 f'so the RPN ignores all its anchors (no RPN loss from it)')
-    orientation = decoded_image_size(path)[2]
+    orientation = decoded_image_size(path)[2] if osp.isfile(path) else 1  # local files: as the dataset
     if orientation in MIRRORING_ORIENTATIONS:
         report['mirrored or half-turned by EXIF'].append(
             f'{path}: EXIF orientation {orientation} mirrors or turns it by 180 degrees as training decodes it; '
