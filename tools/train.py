@@ -12,20 +12,20 @@ Without a GPU the distributed backend falls back from NCCL to gloo, so ``--launc
 runs on CPU. Errors the user caused (a missing config, a dataset problem) print as one line
 (``--debug``: with the traceback).
 """
-import argparse
+import os.path as osp
 import sys
 
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner, find_latest_checkpoint
 
-from faster_rcnn_paper.utils import UserInputError
+from faster_rcnn_paper.utils import UserFileNotFoundError, UserInputError
 from faster_rcnn_paper.utils.tool_config import add_common_args, load_tool_config
-from faster_rcnn_paper.utils.tool_errors import run_tool
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a Faster R-CNN (paper) detector')
+    parser = tool_parser('Train a Faster R-CNN (paper) detector')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -55,6 +55,8 @@ def build_config(args) -> Config:
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
+        if '://' not in args.resume and not osp.isfile(args.resume):
+            raise UserFileNotFoundError(f'--resume: checkpoint not found: {args.resume}')
         cfg.resume = True
         cfg.load_from = args.resume
     return cfg

@@ -4,7 +4,7 @@ Importing the package (``custom_imports=dict(imports=['faster_rcnn_paper'])`` in
 its components in mmdet's registries, lets torch's weights-only loader read MMEngine checkpoints and
 gives MMEngine's FLOP counter handles for our compiled ops.
 """
-from . import datasets, engine, evaluation, models  # noqa: F401  (registers the components)
+from . import datasets, engine, evaluation, models, visualization  # noqa: F401  (registers the components)
 from .utils.checkpoint_safety import allow_mmengine_checkpoints
 from .utils.flop_handles import register_flop_handles
 

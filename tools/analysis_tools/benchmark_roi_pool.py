@@ -8,11 +8,14 @@ the ratio (baseline time / ours). Outputs are checked equal before timing.
 
     python tools/analysis_tools/benchmark_roi_pool.py [--repeats 20] [--threads N] [--device cpu|cuda]
 """
+import sys
+
 import torch
 
 from faster_rcnn_ops import roi_pool
 from faster_rcnn_paper.utils.op_benchmarking import (STRIDE, paper_workloads, parse_benchmark_args, pass_of,
                                                      ratio_line, timed)
+from faster_rcnn_paper.utils.tool_errors import run_tool
 
 
 def torch_roi_pool(features, rois, spatial_scale, pooled):
@@ -70,4 +73,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

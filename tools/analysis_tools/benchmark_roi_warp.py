@@ -12,12 +12,15 @@ timing, outputs are checked to agree (float32), and both gradients too (float64,
 
     python tools/analysis_tools/benchmark_roi_warp.py [--repeats 20] [--threads N] [--device cpu|cuda]
 """
+import sys
+
 import torch
 import torch.nn.functional as F
 
 from faster_rcnn_ops import roi_warp
 from faster_rcnn_paper.utils.op_benchmarking import (STRIDE, paper_workloads, parse_benchmark_args, pass_of,
                                                      ratio_line, timed)
+from faster_rcnn_paper.utils.tool_errors import run_tool
 
 SAMPLING_RATIO = 2
 COORD_LIMIT = 2.0**24
@@ -98,4 +101,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -7,7 +7,6 @@ Runs CONFIG for a few iterations per stage with ``TrainingSpeedHook`` added (dat
 e.g. the toy demo data from ``tools/demo/make_toy_voc.py``), then prints the table. Absolute times depend
 on the machine; the overhead share is the figure to compare.
 """
-import argparse
 import json
 import os.path as osp
 import sys
@@ -19,11 +18,11 @@ from mmengine.runner import Runner
 import faster_rcnn_paper  # noqa: F401
 from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg
 from faster_rcnn_paper.utils.tool_config import read_config
-from faster_rcnn_paper.utils.tool_errors import run_tool
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument('--iters', type=int, default=30, help='iterations per stage')
     parser.add_argument('--work-dir', default=None)

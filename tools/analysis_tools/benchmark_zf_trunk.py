@@ -11,6 +11,8 @@ Each line times ours against the formulation it replaced, in the same run, and p
 
     python tools/analysis_tools/benchmark_zf_trunk.py [--repeats 20] [--threads N] [--device cpu|cuda]
 """
+import sys
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -18,6 +20,7 @@ from torch.nn import functional as F
 from faster_rcnn_paper.models.backbones import ZFNet
 from faster_rcnn_paper.models.layers import WithinChannelLRN
 from faster_rcnn_paper.utils.op_benchmarking import parse_benchmark_args, pass_of, timed
+from faster_rcnn_paper.utils.tool_errors import run_tool
 
 # (label, batch, height, width): the demo's Fast R-CNN batch and one paper-scale image
 INPUTS = [('2 x 320x480', 2, 320, 480), ('1 x 600x1000', 1, 600, 1000)]
@@ -86,4 +89,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

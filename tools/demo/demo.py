@@ -23,7 +23,6 @@ Phases (the first three skipped when their output already exists, so an interrup
    steps shaded (tools/analysis_tools/plot_losses.py).
 Prints a summary and writes it to <work-dir>/demo_summary.json.
 """
-import argparse
 import glob
 import json
 import os
@@ -244,7 +243,8 @@ def toy_image_size_args(config: str) -> list:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from faster_rcnn_paper.utils.tool_errors import tool_parser
+    parser = tool_parser(__doc__)
     parser.add_argument('--data-root', default='data/toy')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--num-trainval', type=int, default=200)

@@ -22,7 +22,6 @@ DETECTIONS_JSON is what ``tools/misc/infer.py`` writes (``[{"image": path, "dete
 
 Writes the PNG (a caption strip on top, then the grid of square cells) and prints its path.
 """
-import argparse
 import json
 import os
 import os.path as osp
@@ -34,7 +33,7 @@ import numpy as np
 import torch
 from mmcv.ops import nms
 
-from faster_rcnn_paper.utils.tool_errors import run_tool
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 from faster_rcnn_paper.utils.user_input_error import UserFileNotFoundError, UserInputError
 
 # Tableau 10 (BGR): one colour per class label.
@@ -171,7 +170,7 @@ def make_grid(report: Sequence[dict], out: str, score_thr: float = 0.3, nms_iou:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('detections', help="tools/misc/infer.py's detections.json")
     parser.add_argument('--out', required=True, help='the PNG to write')
     parser.add_argument('--score-thr', type=float, default=0.3)

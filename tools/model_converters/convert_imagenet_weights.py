@@ -12,10 +12,11 @@ import sys
 
 from faster_rcnn_paper.utils.imagenet_weights import (SOURCE_FORMATS, convert_imagenet_weights,
                                                       layer_specs)
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__.split('\n')[0])
     parser.add_argument('format', choices=SOURCE_FORMATS, help='layout of SRC')
     parser.add_argument('src', help='source weights (.pth state dict, or .npz / .pth Caffe blobs)')
     parser.add_argument('dst', help='checkpoint to write (keys backbone.* and roi_head.bbox_head.*)')
@@ -45,4 +46,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

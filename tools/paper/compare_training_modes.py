@@ -25,7 +25,6 @@ and the others still run (exit status 1 at the end). Written, atomically, to ``<
 iteration, toy-test mAP), ``curves.png`` (mAP vs iterations and vs wall time, one line per mode)
 and ``curves.md`` (a Markdown table, also printed).
 """
-import argparse
 import csv
 import hashlib
 import io
@@ -269,7 +268,8 @@ def learning_curves(modes, budgets, work_dir: str):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from faster_rcnn_paper.utils.tool_errors import tool_parser
+    parser = tool_parser(__doc__)
     parser.add_argument('--work-dir', default='work_dirs/curves')
     parser.add_argument('--modes', nargs='+', default=list(MODES), choices=list(MODES))
     parser.add_argument('--budgets', nargs='+', type=float, default=[1.0, 2.0, 4.0],

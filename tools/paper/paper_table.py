@@ -27,7 +27,6 @@ table layout with the paper's VOC07 numbers beside ours, and says which data it 
 What the paper's rows compare is VOC07 test mAP with ImageNet-initialised ZF / VGG-16; on other
 data (the demo's toy set) only the direction of each effect can be compared, and the tool says so.
 """
-import argparse
 import copy
 import itertools
 import json
@@ -41,6 +40,7 @@ import torch
 from mmengine.config import Config, ConfigDict, DictAction
 
 from faster_rcnn_paper.utils import UserInputError
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 VOC_CLASSES = 20  # PASCAL VOC's classes; any other class list is not the paper's benchmark
@@ -471,7 +471,7 @@ def _finish(name, title, args, header, body, results, data_line) -> dict:
 
 # ----------------------------------------------------------------------------- command line
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     sub = parser.add_subparsers(dest='command', required=True)
 
     def common(p):
@@ -514,7 +514,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except UserInputError as error:
-        sys.exit(f'paper_table.py: error: {error}')
+    sys.exit(run_tool(lambda argv: main(argv) and 0))

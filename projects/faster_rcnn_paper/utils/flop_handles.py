@@ -14,11 +14,22 @@ shapes fix). As in MMEngine, one FLOP is one multiply-add (a max or a comparison
   element: 4·r²·K·C·PH·PW (MMEngine counts ``grid_sampler`` as 4 per output element);
 * ``faster_rcnn::nms`` (greedy NMS that stops after ``max_output`` kept boxes): one per IoU it can
   compute at most, min(N, max_output)·N for N boxes (N·N when uncapped).
+
+``get_model_complexity_info`` also counts activations (``ActivationAnalyzer``: the outputs of
+convolutions and matrix products only; pooling and NMS are on MMEngine's list of ops it ignores
+without a warning). Our ops are added to that list too, so neither counter warns
+``Unsupported operator faster_rcnn::roi_pool`` (the FLOP counter uses the handles above, which
+come first). The ZF backbone's within-channel LRN (a 3 x 3 mean of squares and a power per
+element: pooling and element-wise work, which MMEngine does not count) is traced as a Python op,
+which that list cannot hold: both counters get a handle for it that counts 0.
 """
 from math import prod
 from typing import Any, List
 
-from mmengine.analysis.complexity_analysis import _DEFAULT_SUPPORTED_FLOP_OPS
+from mmengine.analysis.complexity_analysis import _DEFAULT_SUPPORTED_ACT_OPS, _DEFAULT_SUPPORTED_FLOP_OPS
+from mmengine.analysis.jit_analysis import _IGNORED_OPS
+
+from ..models.layers.within_channel_lrn import _WithinChannelLRNFunction
 from mmengine.analysis.jit_handles import get_shape
 
 
@@ -38,6 +49,14 @@ def nms_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
     return kept * num_boxes
 
 
+def not_counted(inputs: List[Any], outputs: List[Any]) -> int:
+    """0: work MMEngine does not count (pooling, element-wise), handled so that it is not warned about."""
+    return 0
+
+
+#: The within-channel LRN as the tracer names it (a ``torch.autograd.Function``).
+LRN_OP = f'prim::PythonOp.{_WithinChannelLRNFunction.__name__}'
+
 FLOP_HANDLES = {
     'faster_rcnn::roi_pool': roi_pool_flop_jit,
     'faster_rcnn::roi_warp': roi_warp_flop_jit,
@@ -47,5 +66,10 @@ FLOP_HANDLES = {
 
 def register_flop_handles() -> None:
     """Add the handles to the table every ``FlopAnalyzer`` starts from (MMEngine has no public
-    registry for it; ``get_model_complexity_info`` builds its analyzer from this table)."""
+    registry for it; ``get_model_complexity_info`` builds its analyzer from this table), the ops
+    to the ones every analyzer skips without a warning where it has no handle for them, and the
+    LRN's zero count to the FLOP and the activation tables."""
     _DEFAULT_SUPPORTED_FLOP_OPS.update(FLOP_HANDLES)
+    _IGNORED_OPS.update(FLOP_HANDLES)
+    _DEFAULT_SUPPORTED_FLOP_OPS[LRN_OP] = not_counted
+    _DEFAULT_SUPPORTED_ACT_OPS[LRN_OP] = not_counted

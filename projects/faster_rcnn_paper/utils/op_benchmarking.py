@@ -1,10 +1,11 @@
 """What tools/analysis_tools/benchmark_roi_pool.py, tools/analysis_tools/benchmark_roi_warp.py and tools/analysis_tools/benchmark_zf_trunk.py
 share: the command line, the paper's workloads with proposal-like RoIs, and a timer."""
-import argparse
 import statistics
 import time
 
 import torch
+
+from .tool_errors import tool_parser
 
 # A 600x1000 image gives a 38x63 conv5 map (stride 16). VGG-16 pools 512 channels to 7x7, ZF 256 to
 # 6x6; 128 RoIs make a training mini-batch, 300 are the test-time proposals.
@@ -56,7 +57,7 @@ def ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base):
 
 def parse_benchmark_args(doc, argv=None):
     """``--repeats``, ``--threads`` and ``--device``; applies ``--threads``."""
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(doc)
     parser.add_argument('--repeats', type=int, default=20)
     parser.add_argument('--threads', type=int, default=None, help='torch threads (default: all)')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])

@@ -343,6 +343,9 @@ class AlternatingTrainingHook(Hook):
         for key in [k for k in runner.message_hub.log_scalars
                     if k.startswith('train/') and k not in KEPT_SCALARS]:
             runner.message_hub.log_scalars.pop(key)
+            # also from the keys a checkpoint lists for resuming (else every resume warns
+            # "resumed key: ... is not defined in message_hub")
+            runner.message_hub._resumed_keys.pop(key, None)
         runner.message_hub.update_info('alternating_stage', stage.name)
 
     # ------------------------------------------------------------ weights

@@ -7,9 +7,10 @@ runs it is the stock processor.
 
 Each step computes other losses (the RPN steps ``loss_rpn_*``, the Fast R-CNN steps ``loss_cls``,
 ``loss_bbox``, ``acc``). ``keys_in_every_line`` lists scalars that every line of the JSON log gets,
-``NaN`` where the current step does not compute them, so that every line has the same keys: mmdet's
+NaN where the current step does not compute them (``null`` in the JSON file:
+``StrictJsonLocalVisBackend``), so that every line has the same keys: mmdet's
 ``tools/analysis_tools/analyze_logs.py plot_curve --keys loss_cls`` needs that (it pairs the n-th
-value of a key with the n-th logged iteration) and draws the NaN as gaps.
+value of a key with the n-th logged iteration) and draws the missing values as gaps.
 """
 from typing import Sequence
 

@@ -191,6 +191,7 @@ def test_kill_and_resume(uninterrupted, data_root, tmp_path, kill_at, stage):
     proc = train(config, work, '--resume')
     log = proc.stdout + proc.stderr
     resumed = stage_log(log)
+    assert 'is not defined in message_hub' not in log  # the losses of earlier steps are not resumed
     checkpoint_iter = kill_at - kill_at % 2  # checkpoints every 2 iterations (and at stage ends)
     assert (resumed[0][1], resumed[0][2]) == (stage, f', resumed at {checkpoint_iter}')
     assert [name for _, name, _ in resumed] == STAGES[STAGES.index(stage):]
