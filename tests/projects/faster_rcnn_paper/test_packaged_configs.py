@@ -58,6 +58,7 @@ default_hooks = dict(logger=dict(interval=1))
 
 def test_non_editable_install_holds_the_configs_and_a_child_trains(tmp_path):
     src, site = tmp_path / 'src', tmp_path / 'site'
+    src.mkdir()
     for name in SOURCES:
         copy = shutil.copytree if osp.isdir(osp.join(REPO, name)) else shutil.copy
         kwargs = dict(ignore=shutil.ignore_patterns('__pycache__', '*.so', 'build')) if copy is shutil.copytree else {}
