@@ -161,6 +161,7 @@ def test_train_py_trains_and_evaluates_joint_config(data_root, tmp_path):
     assert proc.returncode == 0, log[-3000:]
     assert 'Iter(train) [4/4]' in log and 'pascal_voc/mAP' in log
     assert 'lr: 5.0000e-04' in log
+    assert 'model.init_cfg is None: training from scratch' in log  # tiny_config: no ImageNet weights
     assert osp.isfile(tmp_path / 'iter_4.pth')
 
 
