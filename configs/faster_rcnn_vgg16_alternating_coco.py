@@ -3,10 +3,6 @@
 # For a team's own COCO-format data: inherit this, set metainfo=dict(classes=...) in the dataloaders,
 # num_classes, the json / image paths and CocoMetric's ann_file (README).
 _base_ = [
-    './_base_/models/faster_rcnn_vgg16.py', './_base_/datasets/coco.py',
+    './_base_/models/faster_rcnn_vgg16_coco.py', './_base_/datasets/coco.py',
     './_base_/schedules/alternating_coco.py', './_base_/default_runtime.py'
 ]
-
-model = dict(
-    rpn_head=dict(anchor_generator=dict(scales=[4, 8, 16, 32])),  # 64², 128², 256², 512² (§4.2)
-    roi_head=dict(bbox_head=dict(num_classes=80)))
