@@ -39,7 +39,7 @@ def voc_split_to_coco(devkit: str, year: str, split: str, classes) -> dict:
     dataset = PaperVOCDataset(
         data_root=devkit, ann_file=f'VOC{year}/ImageSets/Main/{split}.txt',
         data_prefix=dict(sub_data_root=f'VOC{year}/'), metainfo=dict(classes=tuple(classes)),
-        test_mode=True, pipeline=[])
+        test_mode=True, pipeline=[], lazy_init=True)  # lazy: the list is read once, below
     images, annotations = [], []
     for image_id, info in enumerate(dataset.load_data_list(), start=1):
         images.append(dict(id=image_id, file_name=osp.relpath(info['img_path'], devkit),
