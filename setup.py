@@ -3,6 +3,7 @@
 Packages:
   faster_rcnn_paper  (projects/faster_rcnn_paper)  the MMDetection plugin (custom_imports)
   faster_rcnn_ops    (custom_ops/faster_rcnn_ops)  torch.ops.faster_rcnn.* kernels
+and the paper configs (configs/ -> faster_rcnn_paper/.mim/configs; faster_rcnn_paper.config_path).
 
 The op is built with torch.utils.cpp_extension: the C++ CPU kernel always, the CUDA kernel too when
 torch sees a GPU (and nvcc is found) or FORCE_CUDA=1. Install with
