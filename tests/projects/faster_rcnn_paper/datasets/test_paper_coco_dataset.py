@@ -1,17 +1,19 @@
 """COCO-format data in both of the paper's training modes: the tiny generated VOC set written as COCO
 json (tools/dataset_converters/voc_to_coco.py), the COCO configs shrunk as the VOC tests shrink
 theirs, trained with tools/train.py (4-step and joint) and evaluated with mmdet's CocoMetric."""
+import json
 import os.path as osp
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from faster_rcnn_paper.datasets import PaperCocoDataset, save_proposal_file
 from faster_rcnn_paper.demo.toy_voc import TOY_CLASSES
-from faster_rcnn_paper.utils import UserInputError
+from faster_rcnn_paper.utils import UserFileNotFoundError, UserInputError
 from tests.tiny import REPO, make_tiny_voc, tiny_config, tool_env
 from tests.tools import load_tool
 
@@ -66,6 +68,27 @@ def test_reads_npz_proposals_and_refuses_missing_ones(coco_data, tmp_path):
     save_proposal_file(str(tmp_path / 'partial.npz'), boxes)
     with pytest.raises(UserInputError, match='no proposals for 1 of the'):
         PaperCocoDataset(proposal_file=str(tmp_path / 'partial.npz'), **kwargs)
+    with pytest.raises(UserFileNotFoundError, match=r'ann_file .*/absent.json: no such COCO json file'):
+        PaperCocoDataset(**dict(kwargs, ann_file='absent.json'))
+
+
+def test_check_dataset_reads_coco_format(coco_data, tmp_path):
+    """tools/misc/check_dataset.py on a COCO-format config: every image decoded and checked; a
+    missing image is an error (exit 1)."""
+    config = coco_config('configs/faster_rcnn_vgg16_joint_coco.py', coco_data, tmp_path)
+    log = run('misc/check_dataset.py', config)
+    assert 'checked 6 images: 0 error(s)' in log  # 4 train + 2 test (val = test, checked once)
+    data_root, _, test_json = coco_data
+    images = json.loads(open(test_json).read())['images']
+    images[0]['file_name'] = 'VOC2007/JPEGImages/absent.jpg'
+    broken = tmp_path / 'broken_test.json'
+    broken.write_text(json.dumps(dict(json.loads(open(test_json).read()), images=images)))
+    cfg = Config.fromfile(config)
+    cfg.val_dataloader.dataset.ann_file = str(broken)
+    cfg.dump(config)
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'misc', 'check_dataset.py'), config,
+                           '--split', 'val'], cwd=REPO, env=tool_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and 'absent.jpg: cannot be read as an image' in proc.stdout
 
 
 def test_four_step_training_on_coco_json_evaluates_with_coco_metric(coco_data, tmp_path):
