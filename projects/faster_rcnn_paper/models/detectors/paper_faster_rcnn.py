@@ -58,10 +58,10 @@ class PaperFasterRCNN(FasterRCNN):
         file and the convert command) or warning that the model trains from scratch."""
         key, _ = check_imagenet_initialisation(self.init_cfg, self._backbone_cfg)
         if key is None:
-            print_log('model.init_cfg is None: training from scratch (Kaiming-initialised convs), not '
-                      "from ImageNet weights as the paper (§3.1.3); the paper's results need them "
-                      f'({CONVERT_TOOL})', logger='current',
-                      level=logging.WARNING)
+            print_log('model.init_cfg is None: training from scratch (Kaiming-initialised convs), not from '
+                      "ImageNet weights as the paper (§3.1.3), unless load_from / --resume loads a checkpoint; "
+                      f"the paper's results need ImageNet weights ({CONVERT_TOOL})",
+                      logger='current', level=logging.WARNING)
         super().init_weights()
 
     def set_stage(self, mode: str, train_cfg_overrides: Optional[dict] = None) -> List[str]:
