@@ -7,6 +7,6 @@ from .proposal_file import load_proposal_file, proposal_key, read_proposal_meta,
 from .transforms import PaperRandomFlip, PaperResize
 
 __all__ = [
-    'OfflineProposalsMixin', 'PaperCocoDataset', 'PaperVOCDataset', 'PaperRandomFlip', 'PaperResize', 'load_proposal_file', 'proposal_key',
-    'read_proposal_meta', 'save_proposal_file'
+    'OfflineProposalsMixin', 'PaperCocoDataset', 'PaperVOCDataset', 'PaperRandomFlip', 'PaperResize',
+    'load_proposal_file', 'proposal_key', 'read_proposal_meta', 'save_proposal_file'
 ]

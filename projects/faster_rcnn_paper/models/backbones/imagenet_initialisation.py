@@ -3,8 +3,8 @@ a config's pre-trained checkpoint exists before training starts.
 
 The paper initialises the shared conv layers (and the detector's fc6 / fc7) from ImageNet
 classifiers (§3.1.3: the shared convolutional layers "are initialized by pre-training a model for
-ImageNet classification, as is standard practice"); py-faster-rcnn trains from ``data/imagenet_models/{ZF,VGG16}.v2.caffemodel``,
-downloaded by its ``data/scripts/fetch_imagenet_models.sh``. The paper configs name the converted
+ImageNet classification, as is standard practice"); py-faster-rcnn trains from
+``data/imagenet_models/{ZF,VGG16}.v2.caffemodel``, downloaded by its ``data/scripts/fetch_imagenet_models.sh``. The paper configs name the converted
 file in ``model.init_cfg`` (as MMDetection's configs name theirs); ``model.init_cfg=None`` trains
 from scratch (Kaiming-initialised convs), which :func:`check_imagenet_initialisation` reports.
 """
