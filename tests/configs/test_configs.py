@@ -103,6 +103,20 @@ def test_headline_configs_are_four_step():
         assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=1)
 
 
+@pytest.mark.parametrize('config', CONFIGS)
+def test_every_config_starts_from_imagenet_weights(config):
+    """Paper configs name the converted ImageNet model of their backbone; the toy (demo) ones keep
+    their stand-in."""
+    cfg = Config.fromfile(osp.join(REPO, config))
+    init = cfg.model.init_cfg
+    assert init.type == 'Pretrained'
+    if 'toyvoc' in config:
+        assert init.checkpoint == 'data/toy/stand_in_imagenet_zf.pth'
+    else:
+        expected = {'VGG16': 'vgg16', 'ZFNet': 'zf'}[cfg.model.backbone.type]
+        assert init.checkpoint == f'checkpoints/{expected}_caffe_layout.pth'
+
+
 def test_coco_four_step_config_has_the_papers_coco_schedule():
     """§4.2: each RPN / Fast R-CNN step 240k iterations at lr 0.003, then 80k at 0.0003; mini-batches
     of 8 (RPN) and 16 (Fast R-CNN) images over 8 GPUs."""
