@@ -19,6 +19,7 @@ from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner, find_latest_checkpoint
 
+from faster_rcnn_paper.models.backbones.imagenet_initialisation import check_imagenet_initialisation
 from faster_rcnn_paper.utils import UserFileNotFoundError, UserInputError
 from faster_rcnn_paper.utils.tool_config import add_common_args, load_tool_config
 from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
@@ -64,6 +65,8 @@ def build_config(args) -> Config:
 
 def main(argv=None):
     cfg = build_config(parse_args(argv))
+    # A missing ImageNet checkpoint: one line now, not after the model and the data are built.
+    check_imagenet_initialisation(cfg.model.get('init_cfg'), cfg.model.get('backbone'))
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
 

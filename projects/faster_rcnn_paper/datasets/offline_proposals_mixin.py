@@ -4,7 +4,8 @@ mmdet's ``BaseDetDataset.load_proposals`` unpickles ``proposal_file`` (a pickle 
 read). A dataset class that mixes this in reads this project's ``.npz`` proposal files instead
 (``proposal_file.py``: arrays only, no pickle), keyed like mmdet's ('<image folder>/<file name>').
 ``AlternatingTrainingHook`` trains its Fast R-CNN steps only on datasets with this mixin:
-``PaperVOCDataset`` (VOC XML) and any ``class MyDataset(OfflineProposalsMixin, CocoDataset)``.
+``PaperVOCDataset`` (VOC XML), ``PaperCocoDataset`` (COCO json) and any
+``class MyDataset(OfflineProposalsMixin, <mmdet dataset>)``.
 """
 import os.path as osp
 

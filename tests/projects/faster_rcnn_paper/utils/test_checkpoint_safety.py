@@ -100,7 +100,7 @@ def test_reading_imagenet_weights_keeps_the_checkpoint_allowlist(tmp_path):
     """Converting ImageNet weights in a process must not take the plugin's allowlist away from the
     checkpoints read after it (torch's ``safe_globals`` context manager removes its globals on exit)."""
     from faster_rcnn_paper.utils.checkpoint_safety import checkpoint_safe_globals
-    from faster_rcnn_paper.utils.imagenet_weights import load_source_weights
+    from faster_rcnn_paper.model_converters.imagenet_weights import load_source_weights
     weights = tmp_path / 'weights.pth'
     torch.save({'conv1.weight': torch.zeros(2, 3, 1, 1)}, str(weights))
     load_source_weights(str(weights))
