@@ -18,8 +18,9 @@ shapes fix). As in MMEngine, one FLOP is one multiply-add (a max or a comparison
 from math import prod
 from typing import Any, List
 
-from mmengine.analysis.complexity_analysis import _DEFAULT_SUPPORTED_FLOP_OPS
 from mmengine.analysis.jit_handles import get_shape
+
+from .mmengine_private import add_flop_handles
 
 
 def roi_pool_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
@@ -46,6 +47,5 @@ FLOP_HANDLES = {
 
 
 def register_flop_handles() -> None:
-    """Add the handles to the table every ``FlopAnalyzer`` starts from (MMEngine has no public
-    registry for it; ``get_model_complexity_info`` builds its analyzer from this table)."""
-    _DEFAULT_SUPPORTED_FLOP_OPS.update(FLOP_HANDLES)
+    """Add the handles to the table every ``FlopAnalyzer`` starts from."""
+    add_flop_handles(FLOP_HANDLES)
