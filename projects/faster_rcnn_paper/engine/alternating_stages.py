@@ -140,6 +140,15 @@ def parse_stages(stages: Union[Dict[str, dict], Sequence[dict]]) -> List[StageSp
     return parsed
 
 
+def check_module_names(stages: Sequence[StageSpec], parameter_names: List[str]) -> None:
+    """Refuses a ``frozen`` / ``reset`` prefix that names no parameter of the model."""
+    for stage in stages:
+        for key in ('frozen', 'reset'):
+            for prefix in getattr(stage, key):
+                if not any(n == prefix or n.startswith(prefix + '.') for n in parameter_names):
+                    raise UserInputError(f'{WHERE}.{stage.name}: key {key!r}: no parameters under {prefix!r}')
+
+
 def total_iters(stages: Sequence[StageSpec]) -> int:
     return stages[-1].end if stages else 0
 

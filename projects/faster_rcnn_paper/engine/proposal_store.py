@@ -18,6 +18,7 @@ from mmdet.registry import DATASETS
 from mmengine.dist import barrier
 from mmengine.logging import print_log
 
+from ..datasets.offline_proposals_mixin import OfflineProposalsMixin
 from ..datasets.proposal_file import read_proposal_meta
 from ..utils.user_input_error import UserInputError
 from .alternating_stages import StageSpec
@@ -40,6 +41,27 @@ def leaf_datasets(dataset_cfg: dict, **updates) -> dict:
             else:
                 dataset_cfg[key] = copy.deepcopy(value)
     return dataset_cfg
+
+
+def _leaf_types(dataset_cfg: dict) -> List[str]:
+    if 'datasets' in dataset_cfg:
+        return [t for d in dataset_cfg['datasets'] for t in _leaf_types(d)]
+    if 'dataset' in dataset_cfg:
+        return _leaf_types(dataset_cfg['dataset'])
+    return [dataset_cfg.get('type')]
+
+
+def check_proposal_datasets(cfg) -> None:
+    """Refuses a train / val dataset class without ``OfflineProposalsMixin`` (mmdet's own
+    ``load_proposals`` unpickles the file; the mixin reads and checks our ``.npz``)."""
+    for where in ('train_dataloader', 'val_dataloader'):
+        loader = cfg.get(where)
+        for name in _leaf_types(loader['dataset']) if loader else []:
+            dataset_cls = DATASETS.get(name) if isinstance(name, str) else name
+            if dataset_cls is None or not issubclass(dataset_cls, OfflineProposalsMixin):
+                raise UserInputError(f'{where}: 4-step training reads offline proposals with a dataset '
+                                     f'class that has OfflineProposalsMixin (PaperVOCDataset, '
+                                     f'PaperCocoDataset), not {name}')
 
 
 class ProposalStore:

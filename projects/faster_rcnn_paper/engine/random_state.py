@@ -26,6 +26,14 @@ def get_random_state() -> dict:
 
 
 def set_random_state(state: dict) -> None:
+    """Restores a state of :func:`get_random_state`; ValueError for anything else."""
+    try:
+        _set(state)
+    except (TypeError, ValueError, KeyError, AttributeError, RuntimeError) as e:
+        raise ValueError(f'not a random state ({type(e).__name__}: {e})') from None
+
+
+def _set(state: dict) -> None:
     version, values, gauss = state['python']
     random.setstate((version, tuple(values), gauss))
     name, keys, pos, has_gauss, cached = state['numpy']

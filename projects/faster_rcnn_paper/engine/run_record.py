@@ -21,8 +21,10 @@ import os.path as osp
 from typing import Dict, List, Optional
 
 import torch
+from mmengine.dist import barrier, is_main_process
+from mmengine.logging import print_log
 
-from ..utils.atomic_write import atomic_write
+from ..utils.atomic_write import atomic_torch_save, atomic_write
 from ..utils.user_input_error import UserInputError
 
 STATE_DIR = 'alternating'
@@ -149,3 +151,15 @@ def check_resume(now: List[dict], recorded, iteration: int, where: str) -> None:
         if stage['begin'] < iteration and stage['name'] not in names:
             raise UserInputError(f"cannot resume from iteration {iteration}: stage {stage['name']!r} "
                                  f"(iterations {stage['begin']}-{stage['end']}) was not in the checkpoint")
+
+
+def save_final_model(runner, model, stage_names: List[str]) -> None:
+    """The final shared-conv Faster R-CNN (weights only, ``faster_rcnn_final.pth``)."""
+    if is_main_process():
+        path = final_model(runner.work_dir)
+        atomic_torch_save(
+            {'meta': {'iter': runner.train_loop.iter, 'stages': stage_names,
+                      'dataset_meta': getattr(runner.train_dataloader.dataset, 'metainfo', None)},
+             'state_dict': {k: v.detach().cpu() for k, v in model.state_dict().items()}}, path)
+        print_log(f'Final model: {path}', logger='current')
+    barrier()

@@ -1,8 +1,10 @@
-"""A fresh optimiser and lr schedule for each stage of 4-step alternating training (§3.2:
-py-faster-rcnn runs each step as its own Caffe solver, so momentum does not carry over).
+"""What trains in each stage of 4-step alternating training (§3.2): a fresh optimiser and lr
+schedule (py-faster-rcnn runs each step as its own Caffe solver, so momentum does not carry over)
+and the frozen set (``requires_grad=False``: no gradient, no update, no weight decay).
 """
 import copy
-from typing import Dict
+import logging
+from typing import Dict, List
 
 from mmengine.config import ConfigDict
 from mmengine.dist import get_world_size
@@ -10,6 +12,7 @@ from mmengine.logging import print_log
 
 from ..utils.user_input_error import UserInputError
 from .alternating_stages import StageSpec
+from .initial_weights import matches_prefix
 
 
 def build_stage_optimisation(runner, model, stage: StageSpec, trainable_at_build: Dict[str, bool],
@@ -43,3 +46,17 @@ def _scale_lr(runner, stage: StageSpec, default_batch_size: int) -> None:
         group['lr'] = group['lr'] * ratio
     print_log(f"Stage '{stage.name}': auto_scale_lr: {get_world_size()} process(es) x {batch} "
               f'images for a base batch of {base}: lr x {ratio:g}', logger='current')
+
+
+def set_trainable(model, stage: StageSpec, frozen: List[str], trainable_at_build: Dict[str, bool]) -> None:
+    """Freezes the parameters under ``frozen``; the others train if they did at construction."""
+    trainable = []
+    for name, param in model.named_parameters():
+        param.requires_grad = trainable_at_build[name] and not matches_prefix(name, frozen)
+        if param.requires_grad:
+            trainable.append(name)
+    if not trainable:
+        raise UserInputError(f"custom_hooks AlternatingTrainingHook stages.{stage.name}: key 'frozen' "
+                             'leaves no parameter to train')
+    print_log(f'Trainable: {sorted({n.rsplit(".", 1)[0] for n in trainable})}', logger='current',
+              level=logging.DEBUG)
