@@ -169,3 +169,21 @@ def alternating_hook_cfg(cfg) -> Optional[dict]:
         if hook.get('type') in ('AlternatingTrainingHook', 'mmdet.AlternatingTrainingHook'):
             return hook
     return None
+
+
+def stage_iteration_options(cfg, iterations: Dict[str, int]) -> Dict[str, int]:
+    """``--cfg-options`` (key -> value) that give the stages named in ``iterations`` those
+    ``max_iters`` and the loop their new sum (``train_cfg.max_iters``, which the hook checks):
+    how tools shorten or scale a 4-step config."""
+    hook = alternating_hook_cfg(cfg)
+    if hook is None:
+        raise UserInputError('the config has no AlternatingTrainingHook in custom_hooks')
+    prefix = f'custom_hooks.{list(cfg.custom_hooks).index(hook)}.stages'
+    unknown = sorted(set(iterations) - set(hook.stages))
+    if unknown:
+        raise UserInputError(f'{WHERE}: no stage {unknown[0]!r} (stages: {list(hook.stages)})')
+    options = {f'{prefix}.{name}.max_iters': n for name, n in iterations.items()}
+    stages = {name: dict(spec, max_iters=iterations.get(name, spec['max_iters']))
+              for name, spec in hook.stages.items()}
+    options['train_cfg.max_iters'] = total_iters(parse_stages(stages))
+    return options
