@@ -13,6 +13,7 @@ import socket
 import time
 from typing import IO, Optional
 
+from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.logging import print_log
 
 from ..utils.user_input_error import UserInputError
@@ -63,3 +64,18 @@ class WorkDirLock:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+
+
+def lock_work_dir(path: str) -> Optional[WorkDirLock]:
+    """Takes the lock on the main process; every process of a distributed run refuses together."""
+    lock, refusal = None, [None]
+    if is_main_process():
+        lock = WorkDirLock(path)
+        try:
+            lock.acquire()
+        except UserInputError as e:
+            refusal = [str(e)]
+    broadcast_object_list(refusal)
+    if refusal[0] is not None:
+        raise UserInputError(refusal[0])
+    return lock

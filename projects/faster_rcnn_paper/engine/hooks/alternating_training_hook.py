@@ -44,7 +44,7 @@ from ..proposal_store import ProposalStore, check_proposal_datasets
 from ..random_state import META_KEY as RANDOM_STATE_KEY, get_random_state, set_random_state
 from ..stage_dataloader import use_dataloader
 from ..stage_optimisation import build_stage_optimisation, set_trainable
-from ..work_dir_lock import WorkDirLock
+from ..work_dir_lock import WorkDirLock, lock_work_dir
 from .atomic_checkpoint_hook import save_checkpoint_atomically
 
 KEPT_SCALARS = ('train/lr', 'train/time', 'train/data_time')  # the other train/ scalars are per stage
@@ -111,9 +111,7 @@ class AlternatingTrainingHook(Hook):
                                  f'got {type(model).__name__}')
         self._trainable_at_build = {n: p.requires_grad for n, p in model.named_parameters()}
         check_module_names(self.stages, list(self._trainable_at_build))
-        if is_main_process():
-            self._lock = WorkDirLock(record.lock_file(runner.work_dir))
-            self._lock.acquire()
+        self._lock = lock_work_dir(record.lock_file(runner.work_dir))
         self._dataloader_cfg = copy.deepcopy(dict(cfg.train_dataloader))
         self._loader_key = (self._dataloader_cfg['batch_size'], None)  # the loop's own dataloader
         evaluates = cfg.get('val_dataloader') is not None and cfg.get('val_evaluator') is not None

@@ -27,6 +27,12 @@ def crafted_pickle(path, marker):
         pickle.dump({'JPEGImages/000001.jpg': _Payload(str(marker))}, f)
 
 
+def write_arrays(path, counts=1, meta=np.array('{}'), save=np.savez):
+    """An archive of one image with one box, written without save_proposal_file."""
+    save(path, image_ids=np.array(['a']), counts=np.array([counts]), bboxes=np.zeros((1, 4), np.float32),
+         scores=np.zeros(1, np.float32), meta=meta)
+
+
 def proposals():
     return {'JPEGImages/000001.jpg': dict(bboxes=np.array([[1, 2, 30, 40], [5, 5, 9, 9]], np.float32),
                                           scores=np.array([0.9, 0.2], np.float32)),
@@ -59,8 +65,7 @@ def test_crafted_pickle_is_refused_without_running_code(tmp_path):
 def test_archive_with_an_object_array_is_refused_without_running_code(tmp_path):
     marker = tmp_path / 'pwned'
     path = str(tmp_path / 'p.npz')
-    np.savez(path, image_ids=np.array(['a']), counts=np.array([1]), bboxes=np.zeros((1, 4), np.float32),
-             scores=np.zeros(1, np.float32), meta=np.array([_Payload(str(marker))], dtype=object))
+    write_arrays(path, meta=np.array([_Payload(str(marker))], dtype=object))
     with pytest.raises(UserInputError, match='p.npz'):
         load_proposal_file(path)
     assert not marker.exists()
@@ -68,8 +73,7 @@ def test_archive_with_an_object_array_is_refused_without_running_code(tmp_path):
 
 def test_inconsistent_arrays_are_refused(tmp_path):
     path = str(tmp_path / 'p.npz')
-    np.savez(path, image_ids=np.array(['a']), counts=np.array([2]), bboxes=np.zeros((1, 4), np.float32),
-             scores=np.zeros(1, np.float32), meta=np.array('{}'))
+    write_arrays(path, counts=2)
     with pytest.raises(UserInputError, match='inconsistent arrays'):
         load_proposal_file(path)
 
@@ -115,8 +119,7 @@ def test_garbage_boxes_and_scores_are_refused(tmp_path, bboxes, scores):
 @pytest.mark.parametrize('meta', ['[1, 2]', '"text"', '3', 'null', '{bad json'])
 def test_a_meta_that_is_not_a_json_object_is_refused(tmp_path, meta):
     path = str(tmp_path / 'p.npz')
-    np.savez(path, image_ids=np.array(['a']), counts=np.array([1]), bboxes=np.zeros((1, 4), np.float32),
-             scores=np.zeros(1, np.float32), meta=np.array(meta))
+    write_arrays(path, meta=np.array(meta))
     for read in (load_proposal_file, read_proposal_meta):
         with pytest.raises(UserInputError, match='p.npz: (the meta of a proposal file is a JSON object|bad meta)'):
             read(path)
@@ -140,7 +143,6 @@ def test_an_absurd_header_is_refused_before_allocating(tmp_path):
 
 def test_a_compressed_archive_is_refused(tmp_path):
     path = str(tmp_path / 'p.npz')
-    np.savez_compressed(path, image_ids=np.array(['a']), counts=np.array([1]), bboxes=np.zeros((1, 4), np.float32),
-                        scores=np.zeros(1, np.float32), meta=np.array('{}'))
+    write_arrays(path, save=np.savez_compressed)
     with pytest.raises(UserInputError, match='is compressed'):
         read_proposal_meta(path)

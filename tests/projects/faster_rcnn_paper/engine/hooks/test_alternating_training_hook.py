@@ -165,6 +165,10 @@ def test_proposal_files(uninterrupted):
     assert (read_proposal_meta(osp.join(work, 'alternating', 'proposals', 'step1_rpn_train.npz'))['weights']
             != read_proposal_meta(osp.join(work, 'alternating', 'proposals', 'step3_rpn_train.npz'))['weights'])
     assert log.index("training-set proposals of stage 'step1_rpn'") < log.index('Restored the initial weights')
+    assert re.search(r"training-set proposals of stage 'step1_rpn': 4/4 images, [0-9.]+ images/s", log)
+    log_file, = glob.glob(str(work / '*' / '*.log'))  # in the run's log file too
+    with open(log_file) as f:
+        assert "training-set proposals of stage 'step1_rpn': 4/4 images" in f.read()
 
 
 def test_final_checkpoint_has_one_backbone_and_evaluates(uninterrupted, data_root):
