@@ -118,7 +118,7 @@ class AlternatingTrainingHook(Hook):
         self.store = ProposalStore(
             runner.work_dir, self.stages,
             dict(train=self._dataloader_cfg['dataset'], val=cfg.val_dataloader['dataset'] if evaluates else None),
-            self.pipelines, self.proposal_pipeline or (cfg.val_dataloader.dataset.pipeline if evaluates else None),
+            self.pipelines, self.proposal_pipeline or cfg.val_dataloader.dataset.pipeline,
             dict(train=self.offline_proposal_cfg, val=model.test_cfg.rpn),
             self._dataloader_cfg.get('num_workers', 0))
 
