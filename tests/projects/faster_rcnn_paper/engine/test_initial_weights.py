@@ -38,7 +38,7 @@ def test_snapshot_then_reset(tmp_path):
     (lambda s: s.update({'0.weight': torch.zeros(2)}), r"does not fit the model \(key '0.weight'"),
     (lambda s: s.pop('1.bias'), r"does not fit the model \(key '1.bias'"),
     (lambda s: s.update({'2.weight': torch.zeros(1)}), r"does not fit the model \(key '2.weight'"),
-    (lambda s: s.update({k: torch.zeros_like(v) for k, v in s.items()}), 'is not the one the run recorded'),
+    (lambda s: s.update({k: torch.zeros_like(v) for k, v in s.items()}), r'its fingerprint \w+ is not the one the run recorded'),
 ])
 def test_a_tampered_file_is_refused(tmp_path, tamper, message):
     runner, net = Runner(f'tamper{message[:8]}'), model()

@@ -16,7 +16,8 @@ from tests.tiny import REPO, tool_env
 HOLD = textwrap.dedent('''
     import sys, time
     from faster_rcnn_paper.engine.work_dir_lock import WorkDirLock
-    WorkDirLock(sys.argv[1]).acquire()
+    lock = WorkDirLock(sys.argv[1])
+    lock.acquire()
     print('held', flush=True)
     time.sleep(600)
 ''')
