@@ -138,7 +138,7 @@ class ProposalStore:
                               dataset=leaf_datasets(self.datasets[split], pipeline=self.proposal_pipeline,
                                                     test_mode=True, proposal_file=None))
             generate_proposals(runner, dataloader, self.rpn_cfgs[split], path,
-                               f"{split}-set proposals of stage '{stage.name}'", meta)
+                               f"{dict(train='training', val='val')[split]}-set proposals of stage '{stage.name}'", meta)
         made = dict(runner.message_hub.get_info(PROPOSALS_KEY) or {})
         made[stage.name] = fingerprint
         runner.message_hub.update_info(PROPOSALS_KEY, made)
