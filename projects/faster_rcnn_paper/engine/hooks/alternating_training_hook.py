@@ -11,8 +11,8 @@ four Caffe processes, this hook the same steps in one MMEngine run:
 A config lists the steps in ``custom_hooks`` (``alternating_stages.py``); ``train_cfg.max_iters``
 must be their sum. The hook only orchestrates; its parts: ``run_record.py`` (every file and key
 name, the stage timeline), ``proposal_store.py`` (proposal files, validated, reused or
-regenerated), ``initial_weights.py`` (the ``reset`` source, validated), ``stage_optimisation.py``,
-``work_dir_lock.py`` (one run per work dir), ``random_state.py``.
+regenerated), ``initial_weights.py`` (the ``reset`` source, validated), ``stage_optimisation.py``
+(optimiser, schedule, frozen set), ``stage_dataloader.py``, ``work_dir_lock.py``, ``random_state.py``.
 
 At the end of a stage (``after_train_iter`` of its last iteration, after the checkpoint hook) it
 saves the stage's checkpoint, writes the proposals of an RPN stage a later stage trains on,
