@@ -13,6 +13,7 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub
 
 import faster_rcnn_paper  # noqa: F401
+from faster_rcnn_paper.engine.run_record import STAGE_KEY
 from faster_rcnn_paper.engine.runner.stage_log_processor import StageLogProcessor
 from tests.tiny import REPO, tool_env
 
@@ -33,7 +34,7 @@ def write_stage_log(save_dir):
         runner.iter = it
         stage, losses = (('step1_rpn', dict(loss_rpn_cls=0.7, loss_rpn_bbox=0.1)) if it < 3 else
                          ('step2_fast_rcnn', dict(loss_cls=1.2, loss_bbox=0.3, acc=80.0)))
-        hub.update_info('alternating_stage', stage)
+        hub.update_info(STAGE_KEY, stage)
         hub.update_scalar('train/lr', 0.001)
         for key, value in losses.items():
             hub.update_scalar(f'train/{key}', value / (it + 1))

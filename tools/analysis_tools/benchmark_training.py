@@ -16,7 +16,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import faster_rcnn_paper  # noqa: F401
-from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg
+from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg, stage_iteration_options
 from faster_rcnn_paper.utils.tool_config import read_config
 from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 
@@ -34,8 +34,8 @@ def main(argv=None) -> dict:
     cfg.work_dir = args.work_dir or tempfile.mkdtemp(prefix='benchmark_training_')
     hook = alternating_hook_cfg(cfg)
     if hook is not None:
+        cfg.merge_from_dict(stage_iteration_options(cfg, {name: args.iters for name in hook.stages}))
         for stage in hook.stages.values():
-            stage.max_iters = args.iters
             if stage.get('mode') == 'fast_rcnn':
                 stage.evaluate = False
     else:

@@ -174,9 +174,9 @@ def write_outputs(out_dir: str, name: str, text: str, record) -> None:
 # ----------------------------------------------------------------------------- Table 2
 def stage_checkpoints(stages_dir: str):
     """(step-1 RPN checkpoint, step-2 detector checkpoint) of a 4-step run, or (None, reason)."""
-    from faster_rcnn_paper.utils.training_log import read_stages
-    timeline = osp.join(stages_dir, 'alternating', 'stages.json')
-    stages = read_stages(stages_dir)
+    from faster_rcnn_paper.engine.run_record import read_timeline, stage_checkpoint, timeline_file
+    timeline = timeline_file(stages_dir)
+    stages = read_timeline(stages_dir)
     if stages is None:
         return None, f'no 4-step stage record {timeline}'
     rpn = next((s for s in stages if s['mode'] == 'rpn'), None)
@@ -184,7 +184,7 @@ def stage_checkpoints(stages_dir: str):
                 and s['begin'] >= rpn['end']), None)
     if rpn is None or det is None:
         return None, f'{timeline} has no RPN stage followed by a Fast R-CNN stage'
-    paths = [osp.join(stages_dir, f"iter_{s['end']}.pth") for s in (rpn, det)]
+    paths = [stage_checkpoint(stages_dir, s) for s in (rpn, det)]
     missing = [p for p in paths if not osp.isfile(p)]
     if missing:
         return None, ('end-of-stage checkpoint(s) missing: ' + ', '.join(missing) +
@@ -351,7 +351,8 @@ def row_config(table: str, row_set: str, suffix: str) -> str:
 
 def final_checkpoint(work_dir: str):
     """The trained model of a row's work dir: the 4-step run's final model, else the last checkpoint."""
-    final = osp.join(work_dir, 'faster_rcnn_final.pth')
+    from faster_rcnn_paper.engine.run_record import final_model
+    final = final_model(work_dir)
     if osp.isfile(final):
         return final
     pointer = osp.join(work_dir, 'last_checkpoint')

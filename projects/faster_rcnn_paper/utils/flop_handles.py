@@ -24,13 +24,11 @@ element: pooling and element-wise work, which MMEngine does not count) is traced
 which that list cannot hold: both counters get a handle for it that counts 0.
 """
 from math import prod
-from typing import Any, List
+from typing import Any, List, Sequence
 
-from mmengine.analysis.complexity_analysis import _DEFAULT_SUPPORTED_ACT_OPS, _DEFAULT_SUPPORTED_FLOP_OPS
-from mmengine.analysis.jit_analysis import _IGNORED_OPS
-
-from ..models.layers.within_channel_lrn import _WithinChannelLRNFunction
 from mmengine.analysis.jit_handles import get_shape
+
+from .mmengine_private import add_activation_handles, add_flop_handles, ignore_ops
 
 
 def roi_pool_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
@@ -54,9 +52,6 @@ def not_counted(inputs: List[Any], outputs: List[Any]) -> int:
     return 0
 
 
-#: The within-channel LRN as the tracer names it (a ``torch.autograd.Function``).
-LRN_OP = f'prim::PythonOp.{_WithinChannelLRNFunction.__name__}'
-
 FLOP_HANDLES = {
     'faster_rcnn::roi_pool': roi_pool_flop_jit,
     'faster_rcnn::roi_warp': roi_warp_flop_jit,
@@ -64,12 +59,13 @@ FLOP_HANDLES = {
 }
 
 
-def register_flop_handles() -> None:
-    """Add the handles to the table every ``FlopAnalyzer`` starts from (MMEngine has no public
-    registry for it; ``get_model_complexity_info`` builds its analyzer from this table), the ops
-    to the ones every analyzer skips without a warning where it has no handle for them, and the
-    LRN's zero count to the FLOP and the activation tables."""
-    _DEFAULT_SUPPORTED_FLOP_OPS.update(FLOP_HANDLES)
-    _IGNORED_OPS.update(FLOP_HANDLES)
-    _DEFAULT_SUPPORTED_FLOP_OPS[LRN_OP] = not_counted
-    _DEFAULT_SUPPORTED_ACT_OPS[LRN_OP] = not_counted
+def register_flop_handles(not_counted_ops: Sequence[str] = ()) -> None:
+    """Adds the handles to the table every ``FlopAnalyzer`` starts from, the ops to the ones every
+    analyzer skips without a warning where it has no handle for them, and a zero count for each of
+    ``not_counted_ops`` (traced names, e.g. the LRN's ``prim::PythonOp.<Function>``) to the FLOP and
+    the activation tables."""
+    add_flop_handles(FLOP_HANDLES)
+    ignore_ops(FLOP_HANDLES)
+    zero = {name: not_counted for name in not_counted_ops}
+    add_flop_handles(zero)
+    add_activation_handles(zero)

@@ -17,6 +17,8 @@ from typing import Sequence
 from mmdet.registry import LOG_PROCESSORS
 from mmengine.runner import LogProcessor
 
+from ..run_record import STAGE_KEY
+
 
 @LOG_PROCESSORS.register_module()
 class StageLogProcessor(LogProcessor):
@@ -27,7 +29,7 @@ class StageLogProcessor(LogProcessor):
 
     def get_log_after_iter(self, runner, batch_idx: int, mode: str):
         tag, log_str = super().get_log_after_iter(runner, batch_idx, mode)
-        stage = runner.message_hub.get_info('alternating_stage')
+        stage = runner.message_hub.get_info(STAGE_KEY)
         if mode == 'train' and stage is not None:
             log_str = log_str.replace('Iter(train) ', f'Iter(train) [{stage}] ', 1)
         if mode == 'train':
