@@ -35,6 +35,7 @@ custom_hooks[0].stages.step1_rpn.max_iters = 1
 custom_hooks[0].stages.step2_fast_rcnn.max_iters = 1
 custom_hooks[0].stages.step3_rpn.max_iters = 1
 custom_hooks[0].stages.step4_fast_rcnn.max_iters = 1
+train_cfg = dict(max_iters=4)  # the stages' sum
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=100, max_keep_ckpts=1))
 log_processor = dict(window_size=1)
 """

@@ -17,5 +17,5 @@ custom_hooks[0].stages.step3_rpn.update(max_iters=320000, param_scheduler=coco_l
                                         base_batch_size=rpn_gpus_images)
 custom_hooks[0].stages.step4_fast_rcnn.update(max_iters=320000, param_scheduler=coco_lr_schedule,
                                               optim_wrapper=coco_lr, base_batch_size=fast_rcnn_gpus_images)
-train_cfg = dict(max_iters=4 * 320000)  # the hook sets it to the sum of the stages anyway
+train_cfg = dict(max_iters=4 * 320000)  # the sum of the stages (AlternatingTrainingHook refuses another)
 auto_scale_lr = dict(enable=False, base_batch_size=rpn_gpus_images)
