@@ -35,7 +35,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop, ValLoop
 
-from ...utils.mmengine_private import is_resuming, is_training_run
+from ...utils.mmengine_private import forget_resumed_key, is_resuming, is_training_run
 from ...utils.user_input_error import UserInputError
 from .. import run_record as record
 from ..alternating_stages import StageSpec, check_module_names, parse_stages, stage_at, total_iters
