@@ -1,5 +1,9 @@
-"""What tools/analysis_tools/benchmark_roi_pool.py, tools/analysis_tools/benchmark_roi_warp.py and tools/analysis_tools/benchmark_zf_trunk.py
-share: the command line, the paper's workloads with proposal-like RoIs, and a timer."""
+"""What tools/analysis_tools/benchmark_roi_pool.py, benchmark_roi_warp.py and benchmark_zf_trunk.py
+share: the command line, the paper's workloads with proposal-like RoIs, and timers.
+
+Imports torch only, so that a benchmark of the ops runs in an environment that has torch and this
+package and nothing else (e.g. beside a torchvision built for another torch than the project's).
+"""
 import argparse
 import statistics
 import time
@@ -37,6 +41,17 @@ def timed(fn, repeats, device, warmup=2):
     return statistics.median(times[warmup:])
 
 
+def timed_interleaved(fns, repeats, device, warmup=2):
+    """Median seconds of each of ``fns``, called in turn (``fns[0]``, ``fns[1]``, ..., then again),
+    ``repeats`` times each after ``warmup`` untimed rounds: on a machine shared with other work,
+    every function meets the same load, so their ratio is steadier than from separate runs."""
+    times = [[] for _ in fns]
+    for i in range(repeats + warmup):
+        for fn, record in zip(fns, times):
+            record.append(timed(fn, 1, device, warmup=0))
+    return [statistics.median(record[warmup:]) for record in times]
+
+
 def pass_of(fn, *leaves):
     """A call of ``fn(*leaves)`` for :func:`timed`; when the leaves require grad, with a backward
     pass of a ones gradient from its output (the leaves' gradients cleared after)."""
@@ -49,9 +64,13 @@ def pass_of(fn, *leaves):
     return step
 
 
-def ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base):
-    return (f'{name:7s} {channels}x{MAP_H}x{MAP_W} -> {pooled}x{pooled}, {n_rois:3d} RoIs, {mode:16s}: '
-            f'ours {t_ours * 1e3:8.2f} ms | pure-PyTorch {t_base * 1e3:8.2f} ms | ratio {t_base / t_ours:6.1f}x')
+def ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base, baseline='pure-PyTorch', others=()):
+    """One workload's line: our time, then for the baseline and each of ``others`` (``(label,
+    seconds)`` pairs) its time and the ratio (its time / ours)."""
+    line = f'{name:7s} {channels}x{MAP_H}x{MAP_W} -> {pooled}x{pooled}, {n_rois:3d} RoIs, {mode:16s}: ours {t_ours * 1e3:8.2f} ms'
+    for label, seconds in ((baseline, t_base), *others):
+        line += f' | {label} {seconds * 1e3:8.2f} ms | ratio {seconds / t_ours:6.2f}x'
+    return line
 
 
 def parse_benchmark_args(doc, argv=None):
