@@ -64,21 +64,25 @@ def pass_of(fn, *leaves):
     return step
 
 
-def ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base, baseline='pure-PyTorch', others=()):
-    """One workload's line: our time, then for the baseline and each of ``others`` (``(label,
-    seconds)`` pairs) its time and the ratio (its time / ours)."""
+def ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base=None, baseline='pure-PyTorch', others=()):
+    """One workload's line: our time, then for the baseline (unless ``t_base`` is None) and each of
+    ``others`` (``(label, seconds)`` pairs) its time and the ratio (its time / ours)."""
     line = f'{name:7s} {channels}x{MAP_H}x{MAP_W} -> {pooled}x{pooled}, {n_rois:3d} RoIs, {mode:16s}: ours {t_ours * 1e3:8.2f} ms'
-    for label, seconds in ((baseline, t_base), *others):
+    compared = ([(baseline, t_base)] if t_base is not None else []) + list(others)
+    for label, seconds in compared:
         line += f' | {label} {seconds * 1e3:8.2f} ms | ratio {seconds / t_ours:6.2f}x'
     return line
 
 
-def parse_benchmark_args(doc, argv=None):
-    """``--repeats``, ``--threads`` and ``--device``; applies ``--threads``."""
+def parse_benchmark_args(doc, argv=None, add_arguments=None):
+    """``--repeats``, ``--threads``, ``--device`` and what ``add_arguments(parser)`` adds; applies
+    ``--threads``."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--repeats', type=int, default=20)
     parser.add_argument('--threads', type=int, default=None, help='torch threads (default: all)')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    if add_arguments is not None:
+        add_arguments(parser)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -62,7 +62,7 @@ def four_steps(data_root, tmp_path, name, seed):
     cfg = tiny_config('configs/faster_rcnn_zf_voc.py', data_root, work, stage_iters=2)
     cfg.train_dataloader.num_workers = 1
     cfg.train_dataloader.persistent_workers = True
-    cfg.randomness = dict(seed=seed, deterministic=True)
+    cfg.randomness = dict(seed=seed)  # as the configs set it: no deterministic=True needed on CPU
     config = str(tmp_path / f'{name}_config.py')
     cfg.dump(config)
     run_tool(['tools/train.py', config, '--work-dir', str(work)], tmp_path)

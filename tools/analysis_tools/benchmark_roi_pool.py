@@ -16,9 +16,10 @@ build the op in an environment with a matching pair, e.g.
     python3 -m venv /tmp/venv-tv && /tmp/venv-tv/bin/pip install torch==2.14.1 torchvision==0.29.1 \
         numpy setuptools ninja
     cp -r . /tmp/op-tv && cd /tmp/op-tv && /tmp/venv-tv/bin/python setup.py build_ext --inplace
-    PYTHONPATH=custom_ops /tmp/venv-tv/bin/python tools/analysis_tools/benchmark_roi_pool.py
+    PYTHONPATH=custom_ops /tmp/venv-tv/bin/python tools/analysis_tools/benchmark_roi_pool.py --skip-pure-pytorch
 
     python tools/analysis_tools/benchmark_roi_pool.py [--repeats 20] [--threads N] [--device cpu|cuda]
+                                                      [--skip-pure-pytorch]
 """
 import torch
 
@@ -91,15 +92,23 @@ def check_against_torchvision(torchvision, name, features, rois, pooled):
                          f'(max abs diff {(ours_grad - theirs_grad).abs().max()})')
 
 
+def add_arguments(parser):
+    parser.add_argument('--skip-pure-pytorch', action='store_true',
+                        help='compare with torchvision only (the pure-PyTorch baseline takes minutes)')
+
+
 def main(argv=None):
-    args = parse_benchmark_args(__doc__, argv)
+    args = parse_benchmark_args(__doc__, argv, add_arguments)
     torchvision = import_torchvision()
+    if torchvision is None and args.skip_pure_pytorch:
+        raise SystemExit('--skip-pure-pytorch: torchvision does not import, nothing to compare with')
     label = None if torchvision is None else f'torchvision {torchvision.__version__.split("+")[0]}'
     for name, channels, pooled, n_rois, features, rois in paper_workloads(args):
-        ours = roi_pool(features, rois, pooled, 1 / STRIDE)
-        base = torch_roi_pool(features, rois, 1 / STRIDE, pooled)
-        if not torch.equal(ours, base):
-            raise SystemExit(f'{name}: outputs differ (max abs diff {(ours - base).abs().max()})')
+        if not args.skip_pure_pytorch:
+            ours = roi_pool(features, rois, pooled, 1 / STRIDE)
+            base = torch_roi_pool(features, rois, 1 / STRIDE, pooled)
+            if not torch.equal(ours, base):
+                raise SystemExit(f'{name}: outputs differ (max abs diff {(ours - base).abs().max()})')
         if torchvision is not None:
             check_against_torchvision(torchvision, name, features, rois, pooled)
         for mode in ('forward', 'forward+backward'):
@@ -114,7 +123,8 @@ def main(argv=None):
                     t_ours, t_tv = timed_interleaved([ours, tv], args.repeats, args.device)
                     others = [(label, t_tv)]
                 # the baseline is ~100x slower: fewer runs of it
-                t_base = timed(base, max(1, args.repeats // 10), args.device, warmup=1)
+                t_base = None if args.skip_pure_pytorch else timed(base, max(1, args.repeats // 10), args.device,
+                                                                   warmup=1)
             print(ratio_line(name, channels, pooled, n_rois, mode, t_ours, t_base, others=others))
 
 
