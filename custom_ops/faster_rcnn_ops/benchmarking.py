@@ -41,15 +41,21 @@ def timed(fn, repeats, device, warmup=2):
     return statistics.median(times[warmup:])
 
 
-def timed_interleaved(fns, repeats, device, warmup=2):
-    """Median seconds of each of ``fns``, called in turn (``fns[0]``, ``fns[1]``, ..., then again),
-    ``repeats`` times each after ``warmup`` untimed rounds: on a machine shared with other work,
-    every function meets the same load, so their ratio is steadier than from separate runs."""
+def timed_in_turns(fns, repeats, device, turns=3, warmup=2):
+    """Median seconds of each of ``fns``, timed in ``turns`` rounds of ``repeats / turns`` calls each
+    (``fns[0]``'s calls, then ``fns[1]``'s, ..., then the next round): on a machine shared with other
+    work every function meets the same spells of load, so their ratio is steadier than from one block
+    each, and a function's consecutive calls keep its threads warm, as a training loop does (calls
+    alternating one by one with a single-threaded function would leave a multi-threaded one to wake
+    its sleeping OpenMP threads on every call)."""
     times = [[] for _ in fns]
-    for i in range(repeats + warmup):
+    per_turn = max(1, repeats // turns)
+    for _ in range(turns):
         for fn, record in zip(fns, times):
-            record.append(timed(fn, 1, device, warmup=0))
-    return [statistics.median(record[warmup:]) for record in times]
+            for _ in range(warmup):
+                fn()
+            record.extend(timed(fn, 1, device, warmup=0) for _ in range(per_turn))
+    return [statistics.median(record) for record in times]
 
 
 def pass_of(fn, *leaves):

@@ -5,7 +5,7 @@ conv5 map (stride 16); VGG-16 pools 512 channels to 7x7, ZF 256 channels to 6x6;
 mini-batch) and 300 RoIs (test-time proposals). Each line compares ``faster_rcnn_ops.roi_pool`` with
 a vectorised pure-PyTorch implementation of the same semantics and, when torchvision can be
 imported, with ``torchvision.ops.roi_pool`` (the same Caffe semantics, one thread on CPU), all
-measured in the same run (ours and torchvision's calls alternate), and prints the ratios (their
+measured in the same run (ours and torchvision's in turns), and prints the ratios (their
 time / ours). Outputs are checked equal bit for bit before timing, and with torchvision the
 gradients too.
 
@@ -25,7 +25,7 @@ import torch
 
 from faster_rcnn_ops import roi_pool
 from faster_rcnn_ops.benchmarking import (STRIDE, paper_workloads, parse_benchmark_args, pass_of, ratio_line,
-                                          timed, timed_interleaved)
+                                          timed, timed_in_turns)
 
 
 def import_torchvision():
@@ -120,7 +120,7 @@ def main(argv=None):
                     t_ours, others = timed(ours, args.repeats, args.device), []
                 else:
                     tv = pass_of(lambda f: torchvision.ops.roi_pool(f, rois, pooled, 1 / STRIDE), leaf)
-                    t_ours, t_tv = timed_interleaved([ours, tv], args.repeats, args.device)
+                    t_ours, t_tv = timed_in_turns([ours, tv], args.repeats, args.device)
                     others = [(label, t_tv)]
                 # the baseline is ~100x slower: fewer runs of it
                 t_base = None if args.skip_pure_pytorch else timed(base, max(1, args.repeats // 10), args.device,
