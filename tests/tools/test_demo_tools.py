@@ -169,7 +169,7 @@ def test_demo_summary_says_why_a_step_has_no_number(tmp_path, monkeypatch):
     work = tmp_path / 'work'
     fake_run(work, step2_map=None)  # step 2 ran with evaluate=False
     os.remove(work / 'iter_30.pth')
-    monkeypatch.setattr(demo, 'step_recall', lambda config, ckpt, out, n, data_root: 0.5)
+    monkeypatch.setattr(demo, 'step_recall', lambda config, ckpt, out, n, data_root, seed: 0.5)
     steps = demo.step_report(config, str(work), 0.5, 100, str(tmp_path / 'steps'), 'data/toy', 0)
     assert steps[1]['value'] is None and 'evaluate=False for step2_fast_rcnn' in steps[1]['note']
     assert steps[2]['value'] is None and 'iter_30.pth not found' in steps[2]['note']
