@@ -44,9 +44,10 @@ $(STAMPS)/mmcv: $(STAMPS)/build-tools
 	MMCV_WITH_OPS=1 MAX_JOBS=2 $(PIP_INSTALL) --no-build-isolation mmcv
 	@touch $@
 
-# 4. The rest of the runtime and test dependencies (seaborn, psutil: mmdet's analysis tools).
+# 4. The rest of the runtime and test dependencies (seaborn, psutil: mmdet's analysis tools;
+# protobuf: reading .caffemodel files).
 $(STAMPS)/deps: $(STAMPS)/mmcv
-	$(PIP_INSTALL) mmengine mmdet pycocotools pytest hypothesis seaborn psutil
+	$(PIP_INSTALL) mmengine mmdet pycocotools protobuf pytest hypothesis seaborn psutil
 	@touch $@
 
 # 5. This project (plugin + compiled RoI-pooling op), editable.

@@ -3,6 +3,7 @@
 Packages:
   faster_rcnn_paper  (projects/faster_rcnn_paper)  the MMDetection plugin (custom_imports)
   faster_rcnn_ops    (custom_ops/faster_rcnn_ops)  torch.ops.faster_rcnn.* kernels
+and the paper configs (configs/ -> faster_rcnn_paper/.mim/configs; faster_rcnn_paper.config_path).
 
 The op is built with torch.utils.cpp_extension: the C++ CPU kernel always, the CUDA kernel too when
 torch sees a GPU (and nvcc is found) or FORCE_CUDA=1. Install with
@@ -11,13 +12,29 @@ torch sees a GPU (and nvcc is found) or FORCE_CUDA=1. Install with
 """
 import glob
 import os
+import runpy
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 import torch
 from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension
 
 OPS_DIR = os.path.join('custom_ops', 'faster_rcnn_ops')
+PLUGIN_DIR = os.path.join('projects', 'faster_rcnn_paper')
+# Where the installed package keeps configs/ (faster_rcnn_paper.config_path reads it from there).
+PACKAGED_CONFIGS_DIR = runpy.run_path(os.path.join(PLUGIN_DIR, 'packaged_configs.py'))['PACKAGED_CONFIGS_DIR']
+
+
+class BuildPyWithConfigs(build_py):
+    """Also copies configs/ into the built package (faster_rcnn_paper/.mim/configs, as MMDetection's
+    add_mim_extension does), so that an installed package holds the paper configs for ``_base_``.
+    Editable installs read the checkout's configs/ instead."""
+
+    def run(self):
+        super().run()
+        if not getattr(self, 'editable_mode', False):
+            self.copy_tree('configs', os.path.join(self.build_lib, 'faster_rcnn_paper', PACKAGED_CONFIGS_DIR))
 
 
 def with_cuda() -> bool:
@@ -53,7 +70,7 @@ setup(
     python_requires='>=3.8',
     packages=find_packages('projects') + find_packages('custom_ops'),
     package_dir={
-        'faster_rcnn_paper': os.path.join('projects', 'faster_rcnn_paper'),
+        'faster_rcnn_paper': PLUGIN_DIR,
         'faster_rcnn_ops': OPS_DIR,
     },
     # Ranges that admit a user's own torch build (often CUDA); the exact versions this project is
@@ -65,8 +82,9 @@ setup(
         'mmdet>=3.0.0,<3.4',
         'numpy',
         'pycocotools',
+        'protobuf>=4.22',  # message_factory.GetMessageClass (reading .caffemodel files)
     ],
     ext_modules=[op_extension()],
-    cmdclass={'build_ext': BuildExtension.with_options(use_ninja=True)},
+    cmdclass={'build_ext': BuildExtension.with_options(use_ninja=True), 'build_py': BuildPyWithConfigs},
     zip_safe=False,
 )

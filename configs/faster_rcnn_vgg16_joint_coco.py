@@ -2,10 +2,6 @@
 # 4 scales (adding 64², "mainly motivated by handling small objects"), background RoIs with IoU in
 # [0, 0.5) (already our VOC setting), lr 0.003 / 0.0003 over 240k + 80k iterations of 8 images.
 _base_ = [
-    './_base_/models/faster_rcnn_vgg16.py', './_base_/datasets/coco.py',
+    './_base_/models/faster_rcnn_vgg16_coco.py', './_base_/datasets/coco.py',
     './_base_/schedules/joint_coco.py', './_base_/default_runtime.py'
 ]
-
-model = dict(
-    rpn_head=dict(anchor_generator=dict(scales=[4, 8, 16, 32])),  # 64², 128², 256², 512² (§4.2)
-    roi_head=dict(bbox_head=dict(num_classes=80)))

@@ -67,8 +67,8 @@ fast_rcnn_lr_schedule = [dict(type='MultiStepLR', by_epoch=False, milestones=[18
 step4_lr = dict(optimizer=dict(lr=0.01))
 step4_lr_schedule = [dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=25),
                      dict(type='MultiStepLR', by_epoch=False, milestones=[188], gamma=0.1)]
-# The stages are those of the base's AlternatingTrainingHook, changed in place (the loop's
-# max_iters follows them: 1000).
+# The stages are those of the base's AlternatingTrainingHook, changed in place; the loop's
+# max_iters is their sum (300 + 250 + 200 + 250), which the hook checks.
 custom_hooks = _base_.custom_hooks
 custom_hooks[0].stages.step1_rpn.update(max_iters=300, param_scheduler=step1_lr_schedule, optim_wrapper=rpn_lr)
 custom_hooks[0].stages.step2_fast_rcnn.update(max_iters=250, param_scheduler=fast_rcnn_lr_schedule,

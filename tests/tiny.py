@@ -62,6 +62,7 @@ def tiny_config(config, data_root, work_dir, stage_iters=2, joint_iters=4, fc_wi
         loader.persistent_workers = False
         _point_data(loader.dataset, data_root)
     _rescale(cfg._cfg_dict)
+    cfg.model.init_cfg = None  # no ImageNet weights in tests: from scratch (the configs name converted files)
     cfg.model.roi_head.bbox_head.num_classes = len(TOY_CLASSES)
     cfg.model.roi_head.bbox_head.fc_out_channels = fc_width
     cfg.default_hooks.logger.interval = 1

@@ -10,7 +10,6 @@ shape is an error naming the keys (mmengine would only warn and evaluate a partl
 views are the config's ``tta_pipeline`` if it has one, else its test pipeline with the unflipped and
 the flipped view in place of ``PackDetInputs``. User errors print as one line (``--debug``: traceback).
 """
-import argparse
 import copy
 import sys
 
@@ -21,7 +20,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from faster_rcnn_paper.utils.strict_loading import bare_model, check_checkpoint_fits, read_checkpoint
 from faster_rcnn_paper.utils.tool_config import add_common_args, load_tool_config
-from faster_rcnn_paper.utils.tool_errors import run_tool
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 from faster_rcnn_paper.utils.user_input_error import UserInputError
 
 #: meta keys the TTA model needs in addition to those of the test pipeline
@@ -29,7 +28,7 @@ _TTA_META_KEYS = ('flip', 'flip_direction')
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Test (and evaluate) a Faster R-CNN detector')
+    parser = tool_parser('Test (and evaluate) a Faster R-CNN detector')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', type=str, help='dump predictions to a pickle file (.pkl)')

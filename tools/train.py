@@ -12,20 +12,21 @@ Without a GPU the distributed backend falls back from NCCL to gloo, so ``--launc
 runs on CPU. Errors the user caused (a missing config, a dataset problem) print as one line
 (``--debug``: with the traceback).
 """
-import argparse
+import os.path as osp
 import sys
 
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner, find_latest_checkpoint
 
-from faster_rcnn_paper.utils import UserInputError
+from faster_rcnn_paper.models.backbones.imagenet_initialisation import check_imagenet_initialisation
+from faster_rcnn_paper.utils import UserFileNotFoundError, UserInputError
 from faster_rcnn_paper.utils.tool_config import add_common_args, load_tool_config
-from faster_rcnn_paper.utils.tool_errors import run_tool
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a Faster R-CNN (paper) detector')
+    parser = tool_parser('Train a Faster R-CNN (paper) detector')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -55,6 +56,8 @@ def build_config(args) -> Config:
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
+        if '://' not in args.resume and not osp.isfile(args.resume):
+            raise UserFileNotFoundError(f'--resume: checkpoint not found: {args.resume}')
         cfg.resume = True
         cfg.load_from = args.resume
     return cfg
@@ -62,6 +65,8 @@ def build_config(args) -> Config:
 
 def main(argv=None):
     cfg = build_config(parse_args(argv))
+    # A missing ImageNet checkpoint: one line now, not after the model and the data are built.
+    check_imagenet_initialisation(cfg.model.get('init_cfg'), cfg.model.get('backbone'))
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
 

@@ -17,10 +17,11 @@ env_cfg = dict(
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'))  # tools/train.py switches to gloo when there is no GPU
 
-vis_backends = [dict(type='LocalVisBackend')]
+# LocalVisBackend writing strict JSON (null, not a bare NaN, for a loss a step does not compute)
+vis_backends = [dict(type='StrictJsonLocalVisBackend')]
 visualizer = dict(type='DetLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 # mmengine's LogProcessor; names the current step during 4-step alternating training and writes every
-# loss key in every JSON log line (NaN where a step does not compute it), as mmdet's
+# loss key in every JSON log line (null where a step does not compute it), as mmdet's
 # tools/analysis_tools/analyze_logs.py plot_curve needs
 log_processor = dict(type='StageLogProcessor', window_size=50, by_epoch=False,
                      keys_in_every_line=('loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox', 'acc'))

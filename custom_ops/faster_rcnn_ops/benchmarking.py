@@ -87,6 +87,11 @@ def parse_benchmark_args(doc, argv=None, add_arguments=None):
     parser.add_argument('--repeats', type=int, default=20)
     parser.add_argument('--threads', type=int, default=None, help='torch threads (default: all)')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    # The project's tools all take --debug (faster_rcnn_paper.utils.tool_errors, which this
+    # torch-only module cannot import); a benchmark has no user errors to fold, so it always shows
+    # the traceback and accepts the flag for the same command lines.
+    parser.add_argument('--debug', action='store_true', help='accepted as by every tool (a benchmark always '
+                        'shows the traceback of an error)')
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(argv)

@@ -103,6 +103,34 @@ def test_headline_configs_are_four_step():
         assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=1)
 
 
+@pytest.mark.parametrize('config', CONFIGS)
+def test_every_config_starts_from_imagenet_weights(config):
+    """Paper configs name the converted ImageNet model of their backbone; the toy (demo) ones keep
+    their stand-in."""
+    cfg = Config.fromfile(osp.join(REPO, config))
+    init = cfg.model.init_cfg
+    assert init.type == 'Pretrained'
+    if 'toyvoc' in config:
+        assert init.checkpoint == 'data/toy/stand_in_imagenet_zf.pth'
+    else:
+        expected = {'VGG16': 'vgg16', 'ZFNet': 'zf'}[cfg.model.backbone.type]
+        assert init.checkpoint == f'checkpoints/{expected}_caffe_layout.pth'
+
+
+def test_coco_four_step_config_has_the_papers_coco_schedule():
+    """§4.2: each RPN / Fast R-CNN step 240k iterations at lr 0.003, then 80k at 0.0003; mini-batches
+    of 8 (RPN) and 16 (Fast R-CNN) images over 8 GPUs."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'faster_rcnn_vgg16_alternating_coco.py'))
+    stages = alternating_hook_cfg(cfg).stages
+    assert list(stages) == ['step1_rpn', 'step2_fast_rcnn', 'step3_rpn', 'step4_fast_rcnn']
+    for name, stage in stages.items():
+        assert stage.max_iters == 320000 and stage.optim_wrapper.optimizer.lr == 0.003, name
+        assert [s.milestones for s in stage.param_scheduler] == [[240000]], name
+        assert stage.base_batch_size == (8 if stage.mode == 'rpn' else 16), name
+    assert cfg.train_dataloader.dataset.type == 'PaperCocoDataset' and cfg.val_evaluator.type == 'CocoMetric'
+    assert cfg.model.roi_head.bbox_head.num_classes == 80
+
+
 def test_demo_nonapprox_config_trains_as_the_voc_one():
     """The toy config of non-approximate joint training changes data scale and schedule, not how
     the mode trains."""
@@ -161,6 +189,7 @@ def test_train_py_trains_and_evaluates_joint_config(data_root, tmp_path):
     assert proc.returncode == 0, log[-3000:]
     assert 'Iter(train) [4/4]' in log and 'pascal_voc/mAP' in log
     assert 'lr: 5.0000e-04' in log
+    assert 'model.init_cfg is None: training from scratch' in log  # tiny_config: no ImageNet weights
     assert osp.isfile(tmp_path / 'iter_4.pth')
 
 

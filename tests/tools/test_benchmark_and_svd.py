@@ -30,7 +30,7 @@ def test_benchmark_prints_table5_split_and_json(tmp_path):
 def test_compress_fc_svd_round_trip(tmp_path):
     config = tmp_path / 'small.py'
     config.write_text(f"_base_ = ['{REPO}/configs/faster_rcnn_zf_joint_voc.py']\n"
-                      "model = dict(roi_head=dict(bbox_head=dict(fc_out_channels=64)))\n")
+                      "model = dict(init_cfg=None, roi_head=dict(bbox_head=dict(fc_out_channels=64)))\n")
     cfg = Config.fromfile(str(config))
     init_default_scope('mmdet')
     torch.manual_seed(0)

@@ -36,6 +36,10 @@ def test_bad_images_are_reported(tmp_path):
     text = open(xml).read()
     text = text.replace('<difficult>0</difficult>', '<difficult>1</difficult>')
     open(xml, 'w').write(text)  # only difficult objects: warning
+    from PIL import Image
+    exif = Image.Exif()
+    exif[0x0112] = 3  # turned by 180 degrees as decoded: the size cannot tell, a warning
+    Image.open(os.path.join(jpegs, '000005.jpg')).save(os.path.join(jpegs, '000005.jpg'), exif=exif.tobytes())
     proc = run_check(tmp_path, root)
     out = proc.stdout
     assert proc.returncode == 1
@@ -45,6 +49,7 @@ def test_bad_images_are_reported(tmp_path):
     # only difficult objects: kept by filter_empty_gt, trains as background (not "skipped")
     assert 'WARNING' in out and '000004.jpg: only difficult (or ignored) objects; trains as an all-background' in out
     assert 'skipped' not in out
+    assert 'WARNINGS: mirrored or half-turned by EXIF (1)' in out and '000005.jpg: EXIF orientation 3' in out
     assert 'checked 5 images: 2 error(s)' in out
 
 

@@ -45,6 +45,7 @@ def test_budget_multiplies_every_4_step_stage_and_its_lr_schedule(budget):
              [budget * m for m in milestones])
             for kind, begin, end, milestones in bounds(stage.get('param_scheduler', []))], name
     assert tool.total_iterations(ALTERNATING, budget) == budget * sum(s.max_iters for s in stages.values())
+    assert scaled.train_cfg.max_iters == budget * sum(s.max_iters for s in stages.values())  # the hook checks it
     # the demo's step-4 warm-up is among what moved
     assert any(s.type == 'LinearLR' for stage in stages.values() for s in stage.get('param_scheduler', []))
 

@@ -57,6 +57,9 @@ def test_grid_one_box_per_object_large_cells_labels_apart(tmp_path, report):
     assert picture.shape == (caption + 3 * (CELL + gap) + gap, 3 * (CELL + gap) + gap, 3)
     assert len(layout['cells']) == 9
     assert 'upscaled for display from 120-120 px to 480 px' in layout['caption'][1]
+    for line in layout['caption']:  # every caption line fits the picture's width
+        (width, _), _ = cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 1)
+        assert 8 + width <= picture.shape[1], line
     for cell in layout['cells']:
         x1, y1, x2, y2 = cell['image_rect']
         assert max(x2 - x1, y2 - y1) >= 480  # the long side of every image

@@ -10,7 +10,6 @@ the number of detections that reach NMS does, so pass a checkpoint for final fig
 median and spread (min-max) of each part per image, images per second, peak memory and the ratio
 total / shared convs (paper, K40: 198/141 = 1.40 for VGG-16, 59/31 = 1.90 for ZF).
 """
-import argparse
 import json
 import resource
 import statistics
@@ -26,7 +25,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 import faster_rcnn_paper  # noqa: F401  (registers the components)
 from faster_rcnn_paper.utils.strict_loading import check_checkpoint_fits, read_checkpoint
 from faster_rcnn_paper.utils.tool_config import read_config
-from faster_rcnn_paper.utils.tool_errors import run_tool
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 
@@ -84,7 +83,7 @@ def summarise(values):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument('checkpoint', nargs='?')
     parser.add_argument('--images', type=int, default=4, help='distinct generated images')

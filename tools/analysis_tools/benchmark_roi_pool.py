@@ -21,6 +21,8 @@ build the op in an environment with a matching pair, e.g.
     python tools/analysis_tools/benchmark_roi_pool.py [--repeats 20] [--threads N] [--device cpu|cuda]
                                                       [--skip-pure-pytorch]
 """
+import sys
+
 import torch
 
 from faster_rcnn_ops import roi_pool
@@ -129,4 +131,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main() and 0)

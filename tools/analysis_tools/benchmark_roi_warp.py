@@ -12,6 +12,8 @@ timing, outputs are checked to agree (float32), and both gradients too (float64,
 
     python tools/analysis_tools/benchmark_roi_warp.py [--repeats 20] [--threads N] [--device cpu|cuda]
 """
+import sys
+
 import torch
 import torch.nn.functional as F
 
@@ -98,4 +100,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main() and 0)

@@ -7,7 +7,6 @@ Runs CONFIG for a few iterations per stage with ``TrainingSpeedHook`` added (dat
 e.g. the toy demo data from ``tools/demo/make_toy_voc.py``), then prints the table. Absolute times depend
 on the machine; the overhead share is the figure to compare.
 """
-import argparse
 import json
 import os.path as osp
 import sys
@@ -17,13 +16,13 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import faster_rcnn_paper  # noqa: F401
-from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg
+from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg, stage_iteration_options
 from faster_rcnn_paper.utils.tool_config import read_config
-from faster_rcnn_paper.utils.tool_errors import run_tool
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument('--iters', type=int, default=30, help='iterations per stage')
     parser.add_argument('--work-dir', default=None)
@@ -35,8 +34,8 @@ def main(argv=None) -> dict:
     cfg.work_dir = args.work_dir or tempfile.mkdtemp(prefix='benchmark_training_')
     hook = alternating_hook_cfg(cfg)
     if hook is not None:
+        cfg.merge_from_dict(stage_iteration_options(cfg, {name: args.iters for name in hook.stages}))
         for stage in hook.stages.values():
-            stage.max_iters = args.iters
             if stage.get('mode') == 'fast_rcnn':
                 stage.evaluate = False
     else:

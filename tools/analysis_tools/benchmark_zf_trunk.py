@@ -11,6 +11,8 @@ Each line times ours against the formulation it replaced, in the same run, and p
 
     python tools/analysis_tools/benchmark_zf_trunk.py [--repeats 20] [--threads N] [--device cpu|cuda]
 """
+import sys
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -86,4 +88,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from faster_rcnn_paper.utils.tool_errors import run_tool
+    sys.exit(run_tool(lambda argv: main(argv) and 0))

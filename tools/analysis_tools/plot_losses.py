@@ -6,8 +6,8 @@ For 4-step alternating training the steps are shaded and labelled (from
 ``alternating/stages.json``); the scalars of resumed runs (one timestamped folder each) are merged
 by iteration.
 """
-import argparse
 import math
+import sys
 import os.path as osp
 from collections import defaultdict
 
@@ -16,7 +16,9 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
-from faster_rcnn_paper.utils.training_log import read_scalars, read_stages  # noqa: E402
+from faster_rcnn_paper.engine.run_record import read_timeline  # noqa: E402
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser  # noqa: E402
+from faster_rcnn_paper.utils.training_log import read_scalars  # noqa: E402
 
 LOSS_KEYS = ('loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox')
 
@@ -32,10 +34,10 @@ def plot(work_dir: str, out: str) -> str:
     series = defaultdict(list)
     for it, record in records.items():
         for key in LOSS_KEYS:
-            if key in record and math.isfinite(record[key]):  # NaN: not computed in this step
+            if record.get(key) is not None and math.isfinite(record[key]):  # null: not computed in this step
                 series[key].append((it, record[key]))
     fig, ax = plt.subplots(figsize=(10, 4.5))
-    for k, stage in enumerate(read_stages(work_dir) or []):  # written by AlternatingTrainingHook
+    for k, stage in enumerate(read_timeline(work_dir) or []):  # written by AlternatingTrainingHook
         ax.axvspan(stage['begin'] + 0.5, stage['end'] + 0.5, color=f'C{k % 10}', alpha=0.07)
         ax.text((stage['begin'] + stage['end']) / 2, 1.0, stage['name'], ha='center',
                 va='bottom', fontsize=8, transform=ax.get_xaxis_transform())
@@ -64,7 +66,7 @@ def plot(work_dir: str, out: str) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('work_dir')
     parser.add_argument('--out', default=None)
     args = parser.parse_args(argv)
@@ -73,4 +75,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -22,11 +22,10 @@ Phases (the first three skipped when their output already exists, so an interrup
    config sets ``evaluate=True`` for it, and which the later checkpoints keep in their message
    hub (``alternating_metrics/<step>``);
 6. a 3 x 3 grid of test images with their detections (tools/misc/infer.py, then
-   tools/demo/detection_grid.py: one box per object, legible labels) and the loss curve with the four
+   tools/demo/detection_grid.py: a display-only class-agnostic NMS, legible labels) and the loss curve with the four
    steps shaded (tools/analysis_tools/plot_losses.py).
 Prints a summary and writes it to <work-dir>/demo_summary.json.
 """
-import argparse
 import glob
 import json
 import os
@@ -119,22 +118,18 @@ def per_class_ap(config, results_file, data_root):
     return float(np.mean(aps)), {name: float(ap) for name, ap in zip(classes, aps)}
 
 
-def stage_checkpoint(work_dir: str, stage: dict) -> str:
-    """The checkpoint AlternatingTrainingHook writes when ``stage`` ends: ``iter_<end>.pth``."""
-    return osp.join(work_dir, f"iter_{stage['end']}.pth")
-
-
 def stage_metrics(work_dir: str, stages: list, name: str):
     """The val-set metrics AlternatingTrainingHook recorded at the end of stage ``name`` (a Fast
     R-CNN stage with ``evaluate=True``, on its own proposals), read from the message hub of the
     run's last checkpoint (every checkpoint after that stage keeps them); (metrics, None) or
     (None, why not)."""
+    from faster_rcnn_paper.engine.run_record import metrics_key, stage_checkpoint
     from faster_rcnn_paper.utils.strict_loading import read_checkpoint
     last = stage_checkpoint(work_dir, stages[-1])
     if not osp.isfile(last):
         return None, f'{last} not found'
     hub = read_checkpoint(last).get('message_hub') or {}
-    metrics = (hub.get('runtime_info') or {}).get(f'alternating_metrics/{name}')
+    metrics = (hub.get('runtime_info') or {}).get(metrics_key(name))
     if metrics is None:
         return None, f'not evaluated during training (the config sets evaluate=False for {name})'
     return metrics, None
@@ -167,12 +162,13 @@ def step_report(config: str, work_dir: str, final_map: float, recall_images: int
     seconds per iteration (from its JSON log) and what the step contributed — proposal recall after
     an RPN step, mAP after a Fast R-CNN step (the last one's is ``final_map``, tools/test.py's)."""
     from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg, parse_stages
+    from faster_rcnn_paper.engine.run_record import read_timeline, stage_checkpoint, timeline_file
     from faster_rcnn_paper.utils.tool_config import read_config
-    from faster_rcnn_paper.utils.training_log import read_scalars, read_stages, seconds_per_iteration
+    from faster_rcnn_paper.utils.training_log import read_scalars, seconds_per_iteration
     from faster_rcnn_paper.utils.user_input_error import UserInputError
-    stages = read_stages(work_dir)
+    stages = read_timeline(work_dir)
     if not stages:
-        raise UserInputError(f'{work_dir}/alternating/stages.json not found: not a 4-step training run')
+        raise UserInputError(f'{timeline_file(work_dir)} not found: not a 4-step training run')
     cfg = read_config(config)
     window = cfg.log_processor.get('window_size', 10)  # 10: mmengine's default
     hook = alternating_hook_cfg(cfg)
@@ -251,7 +247,8 @@ def toy_image_size_args(config: str) -> list:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from faster_rcnn_paper.utils.tool_errors import tool_parser
+    parser = tool_parser(__doc__)
     parser.add_argument('--data-root', default='data/toy')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--num-trainval', type=int, default=200)
@@ -271,6 +268,7 @@ def main(argv=None):
     parser.add_argument('--target-map', type=float, default=0.85, help='mAP the summary checks against')
     parser.add_argument('--target-minutes', type=float, default=15.0, help='time the summary checks against')
     args = parser.parse_args(argv)
+    from faster_rcnn_paper.engine.run_record import final_model
     data_root, work_dir = osp.join(REPO, args.data_root), osp.join(REPO, args.work_dir)
     if args.fresh:
         for path in (data_root, work_dir):
@@ -295,7 +293,7 @@ def main(argv=None):
 
     banner('3/6  Faster R-CNN, 4-step alternating training (tools/train.py)')
     t = time.time()
-    final = osp.join(work_dir, 'faster_rcnn_final.pth')
+    final = final_model(work_dir)
     resume = ['--resume'] if osp.isfile(osp.join(work_dir, 'last_checkpoint')) else []
     run_once(final, [sys.executable, 'tools/train.py', CONFIG, '--work-dir', args.work_dir, *resume,
                      '--cfg-options', *data_root_options(data_root, args.seed), f'model.init_cfg.checkpoint={weights}'])

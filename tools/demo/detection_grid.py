@@ -1,5 +1,6 @@
 """Detections on several images as ONE picture a person can read: a grid (3 x 3 by default) of
-cells at least 480 px on their long side, one box per object, its class and score on a filled label.
+cells at least 480 px on their long side, each detection above a score threshold after a display-only
+class-agnostic NMS, its class and score on a filled label.
 
     python tools/demo/detection_grid.py DETECTIONS_JSON --out grid.png [--score-thr 0.3] [--nms-iou 0.5]
         [--cols 3] [--max-images 9] [--cell 480]
@@ -10,8 +11,10 @@ DETECTIONS_JSON is what ``tools/misc/infer.py`` writes (``[{"image": path, "dete
 * the detections scoring at least ``--score-thr``;
 * then a class-agnostic NMS at ``--nms-iou``, *for display only*: the detector's own NMS is per class
   (paper §3.3, as py-faster-rcnn's test), so one shape that scores for three classes keeps three
-  boxes; drawn on top of each other they hide each other's labels. The picture keeps the best box
-  per object; the evaluation (tools/test.py) is not affected;
+  boxes; drawn on top of each other they hide each other's labels. The picture keeps the best of
+  boxes overlapping by more than ``--nms-iou`` (boxes on a part of a shape, overlapping less, stay;
+  so does a best box of the wrong class, and the caption says so); the evaluation
+  (tools/test.py) is not affected;
 * the image resized so that its long side is ``--cell`` px (the toy images are ~200 px: upscaled
   for display, which the caption says), boxes scaled with it;
 * one coloured box per detection and a label "class score" on a filled background inside the
@@ -19,7 +22,6 @@ DETECTIONS_JSON is what ``tools/misc/infer.py`` writes (``[{"image": path, "dete
 
 Writes the PNG (a caption strip on top, then the grid of square cells) and prints its path.
 """
-import argparse
 import json
 import os
 import os.path as osp
@@ -31,7 +33,7 @@ import numpy as np
 import torch
 from mmcv.ops import nms
 
-from faster_rcnn_paper.utils.tool_errors import run_tool
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 from faster_rcnn_paper.utils.user_input_error import UserFileNotFoundError, UserInputError
 
 # Tableau 10 (BGR): one colour per class label.
@@ -156,8 +158,8 @@ def make_grid(report: Sequence[dict], out: str, score_thr: float = 0.3, nms_iou:
         grid[y:y + cell, x:x + cell] = picture
         layout['cell_origin'] = (x, CAPTION_HEIGHT + y)
     resized = 'upscaled' if max(sizes) < cell else 'resized'
-    lines = [f'Faster R-CNN detections, score >= {score_thr:g}; one box per object (class-agnostic NMS at IoU '
-             f'{nms_iou:g}, display only)',
+    lines = [f'Detections scoring >= {score_thr:g} after a class-agnostic NMS at IoU {nms_iou:g} (display only; '
+             'boxes overlapping less, and wrong classes, stay)',
              f'{len(items)} test images, {resized} for display from {min(sizes)}-{max(sizes)} px to {cell} px '
              'on the long side']
     grid = np.vstack([caption_strip(grid.shape[1], lines), grid])
@@ -168,7 +170,7 @@ def make_grid(report: Sequence[dict], out: str, score_thr: float = 0.3, nms_iou:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('detections', help="tools/misc/infer.py's detections.json")
     parser.add_argument('--out', required=True, help='the PNG to write')
     parser.add_argument('--score-thr', type=float, default=0.3)

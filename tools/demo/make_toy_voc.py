@@ -9,13 +9,15 @@ always give byte-identical files.
 """
 import argparse
 import os.path as osp
+import sys
 import time
 
 from faster_rcnn_paper.demo.toy_voc import TOY_CLASSES, make_toy_voc
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Write a deterministic toy dataset in PASCAL VOC format '
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = tool_parser('Write a deterministic toy dataset in PASCAL VOC format '
                                                  f'(classes: {", ".join(TOY_CLASSES)}).')
     parser.add_argument('--out', required=True, help='output folder; VOCdevkit/VOC2007 is made in it')
     parser.add_argument('--num-trainval', type=int, default=200, help='trainval images (default 200)')
@@ -27,11 +29,11 @@ def parse_args() -> argparse.Namespace:
                         help='make every shorter side this long (the longer one up to --max-size), '
                              'i.e. at the scale the detector shows them')
     parser.add_argument('--jpeg-quality', type=int, default=95, help='JPEG quality (default 95)')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv=None) -> None:
+    args = parse_args(argv)
     start = time.perf_counter()
     summary = make_toy_voc(args.out, num_trainval=args.num_trainval, num_test=args.num_test,
                            seed=args.seed, min_size=args.min_size, max_size=args.max_size,
@@ -43,4 +45,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

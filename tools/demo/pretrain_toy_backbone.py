@@ -9,7 +9,7 @@ of generated toy-VOC images shown at CONFIG's training scale, through the detect
 dropout, and writes them in the layout of converted ImageNet weights, for
 ``model.init_cfg=dict(type='Pretrained', checkpoint=OUT)``.
 """
-import argparse
+import sys
 
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -17,6 +17,7 @@ from mmengine.runner import set_random_seed
 
 import faster_rcnn_paper  # noqa: F401  (registers the backbones)
 from faster_rcnn_paper.demo.stand_in_pretraining import pretrain_on_toy_images
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 from mmdet.registry import MODELS
 
 
@@ -29,7 +30,7 @@ def _train_scale(cfg):
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='detector config whose backbone and fc6/fc7 to pre-train')
     parser.add_argument('out', help='output weights file (.pth)')
     parser.add_argument('--iters', type=int, default=200)
@@ -63,4 +64,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(lambda argv: main(argv) and 0))

@@ -2,6 +2,7 @@
 run, grouped by kind.
 
     python tools/misc/check_dataset.py CONFIG [--split train|val|test|all] [--min-side 16] [--max-aspect 8]
+        [--cfg-options key=value ...] [--debug]
 
 Reads every image id of the config's dataset(s) with ``PaperVOCDataset``'s own checks (a missing or
 empty ImageSets list, missing or malformed XML files, missing images; bad boxes are skipped or
@@ -10,22 +11,29 @@ the way training will (``mmcv.imread``, colour) and reports:
 
 errors (training would fail or be wrong):
 * files the dataset refuses (each with its reason);
-* unreadable or corrupt images;
-* images whose size differs from the annotation's ``<size>`` (boxes would be misplaced);
+* unreadable or corrupt images (empty, not an image, cut short);
+* images whose decoded size differs from the annotation's ``<size>`` (boxes would be misplaced; e.g. a
+  JPEG turned by its EXIF orientation tag while annotated unturned);
+* training data in which no image has an object that trains;
 * images whose shorter side falls under ``--min-side`` pixels after the config's ``Resize``;
+
+(training refuses the first four before its first iteration too, naming the files:
+``PaperVOCDataset``; it decodes only the images with an orientation tag or a header Pillow cannot
+read, so an image whose header reads but whose pixels do not decode is found here only);
 
 warnings (training runs, but the user should know):
 * training images that leave no anchor inside their border after the ``Resize`` (the same test as
   the RPN's anchor targets, ``allowed_border`` of the config): the RPN ignores all their anchors, so
   they give no RPN loss (``PaperRPNHead``);
 * images more elongated than ``--max-aspect``;
+* images mirrored or turned by 180 degrees by their EXIF orientation tag (as training decodes them);
 * training images without objects (dropped by ``filter_cfg.filter_empty_gt`` when it is on) and with
   only ``difficult`` objects (kept: they train as all-background images, their boxes ignored).
 
 Exits with status 1 if any error was found (warnings alone give 0), so it can gate a training job.
 """
-import argparse
 import math
+import os.path as osp
 import sys
 from collections import defaultdict
 
@@ -36,15 +44,20 @@ from mmdet.registry import DATASETS, TASK_UTILS
 from mmengine.registry import init_default_scope
 
 import faster_rcnn_paper  # noqa: F401  (registers the dataset)
-from faster_rcnn_paper.utils.tool_config import read_config
-from faster_rcnn_paper.utils.tool_errors import one_line, run_tool
+from faster_rcnn_paper.datasets.decoded_image_size import (MIRRORING_ORIENTATIONS, ImageSizeMismatchError,
+                                                            UnreadableImageError, decoded_image_size)
+from faster_rcnn_paper.datasets.paper_voc_dataset import no_training_object_error
+from faster_rcnn_paper.utils.tool_config import add_cfg_options_arg, apply_cfg_options, read_config
+from faster_rcnn_paper.utils.tool_errors import one_line, run_tool, tool_parser
 from faster_rcnn_paper.utils.user_input_error import UserInputError
 
 #: (kind, severity) in the order they are printed
 KINDS = [
     ('dataset list', 'error'), ('annotation or image file', 'error'), ('unreadable image', 'error'),
     ('size differs from the annotation', 'error'), ('too small after Resize', 'error'),
+    ('no object in the training data', 'error'),
     ('no anchor inside the image', 'warning'), ('elongated image', 'warning'),
+    ('mirrored or half-turned by EXIF', 'warning'),
     ('no objects', 'warning'), ('only difficult objects', 'warning'),
 ]
 
@@ -104,19 +117,26 @@ def check(dataset_cfg, split, anchors, args, report):
     scale = resize_scale(dataset_cfg.get('pipeline', []))
     training = split == 'train'
     filter_empty = bool((dataset_cfg.get('filter_cfg') or {}).get('filter_empty_gt', False)) and training
-    dataset = DATASETS.build(dict(dataset_cfg, pipeline=[], test_mode=True, lazy_init=True))
+    loading = [t for t in dataset_cfg.get('pipeline', []) if t.get('type') == 'LoadImageFromFile'][:1]
+    dataset = DATASETS.build(dict(dataset_cfg, pipeline=loading, test_mode=True, lazy_init=True))
     if not hasattr(dataset, 'check_each_image'):  # another dataset type: its own loading, all or nothing
         dataset.full_init()
         infos = [(str(i), dataset.get_data_info(i)) for i in range(len(dataset))]
     else:
         infos = dataset.check_each_image()
-    count = 0
+    count = trainable = 0
     for img_id, info in infos:
         count += 1
         if isinstance(info, UserInputError):
-            report['annotation or image file'].append(one_line(info))
+            kind = ('unreadable image' if isinstance(info, UnreadableImageError) else 'size differs from the annotation'
+                    if isinstance(info, ImageSizeMismatchError) else 'annotation or image file')
+            report[kind].append(one_line(info))
             continue
+        trainable += any(not inst.get('ignore_flag', 0) for inst in info.get('instances', []))
         check_image(info, scale, training, filter_empty, anchors, args, report)
+    if training and count and not trainable:
+        report['no object in the training data'].append(
+            one_line(no_training_object_error(type(dataset).__name__, dataset.ann_file, count)))
     return count
 
 
@@ -143,6 +163,11 @@ def check_image(info, scale, training, filter_empty, anchors, args, report):
             report['no anchor inside the image'].append(
                 f'{path}: {w}x{h} becomes {rw}x{rh} after Resize{tuple(scale)}; no anchor fits inside, '
                 f'so the RPN ignores all its anchors (no RPN loss from it)')
+    orientation = decoded_image_size(path)[2] if osp.isfile(path) else 1  # local files: as the dataset
+    if orientation in MIRRORING_ORIENTATIONS:
+        report['mirrored or half-turned by EXIF'].append(
+            f'{path}: EXIF orientation {orientation} mirrors or turns it by 180 degrees as training decodes it; '
+            'its boxes must be drawn on the image so shown')
     if max(h, w) / max(min(h, w), 1) > args.max_aspect:
         report['elongated image'].append(f'{path}: aspect ratio {max(h, w) / min(h, w):.1f} > {args.max_aspect}')
     if not training:
@@ -159,13 +184,15 @@ def check_image(info, scale, training, filter_empty, anchors, args, report):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument('--split', default='all', choices=['train', 'val', 'test', 'all'])
     parser.add_argument('--min-side', type=int, default=16)
     parser.add_argument('--max-aspect', type=float, default=8.0)
+    add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
     cfg = read_config(args.config)
+    apply_cfg_options(cfg, args)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     anchors = AnchorCheck(cfg.get('model', {}))
     splits = ['train', 'val', 'test'] if args.split == 'all' else [args.split]

@@ -7,7 +7,6 @@ and OUT_DIR/config_svd.py (CONFIG with ``fc6_rank`` / ``fc7_rank`` set), so that
 ``tools/test.py OUT_DIR/config_svd.py OUT_DIR/model_svd.pth`` and ``tools/analysis_tools/benchmark_inference.py`` use it like
 any model. Prints the relative approximation error of each layer.
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -21,7 +20,7 @@ from faster_rcnn_paper.models.layers import TruncatedSVDLinear
 from faster_rcnn_paper.utils import UserInputError
 from faster_rcnn_paper.utils.strict_loading import check_checkpoint_fits, read_checkpoint
 from faster_rcnn_paper.utils.tool_config import read_config
-from faster_rcnn_paper.utils.tool_errors import run_tool
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 from faster_rcnn_paper.utils.atomic_write import atomic_torch_save, atomic_write
 from mmdet.registry import MODELS
 
@@ -59,7 +58,7 @@ def compress(config: str, checkpoint: str, out_dir: str, fc6_rank: int, fc7_rank
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('out_dir')

@@ -1,23 +1,26 @@
 """Convert ImageNet VGG-16 / ZF weights into a checkpoint for this project's Faster R-CNN.
 
-    python tools/model_converters/convert_imagenet_weights.py vgg16-torchvision vgg16-397923af.pth vgg16_caffe_layout.pth
-    python tools/model_converters/convert_imagenet_weights.py zf-caffe zf_caffe_blobs.npz zf_caffe_layout.pth
+    python tools/model_converters/convert_imagenet_weights.py vgg16-caffe VGG16.v2.caffemodel checkpoints/vgg16_caffe_layout.pth
+    python tools/model_converters/convert_imagenet_weights.py zf-caffe ZF.v2.caffemodel checkpoints/zf_caffe_layout.pth
+    python tools/model_converters/convert_imagenet_weights.py vgg16-torchvision vgg16-397923af.pth checkpoints/vgg16_caffe_layout.pth
 
-Formats, the Caffe interchange file and the input adaptation are documented in
-``faster_rcnn_paper.utils.imagenet_weights``. Load the result with
+(the .caffemodel files are py-faster-rcnn's ImageNet models, read without Caffe). Formats, the
+other source files and the input adaptation are documented in
+``faster_rcnn_paper.model_converters.imagenet_weights``. Load the result with
 ``model = dict(init_cfg=dict(type='Pretrained', checkpoint='vgg16_caffe_layout.pth'))``.
 """
 import argparse
 import sys
 
-from faster_rcnn_paper.utils.imagenet_weights import (SOURCE_FORMATS, convert_imagenet_weights,
-                                                      layer_specs)
+from faster_rcnn_paper.model_converters.imagenet_weights import (SOURCE_FORMATS, convert_imagenet_weights,
+                                                                 layer_specs)
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__.split('\n')[0])
     parser.add_argument('format', choices=SOURCE_FORMATS, help='layout of SRC')
-    parser.add_argument('src', help='source weights (.pth state dict, or .npz / .pth Caffe blobs)')
+    parser.add_argument('src', help='source weights (.caffemodel, or a .pth state dict, or .npz / .pth Caffe blobs)')
     parser.add_argument('dst', help='checkpoint to write (keys backbone.* and roi_head.bbox_head.*)')
     parser.add_argument('--no-input-adapt', action='store_true',
                         help='vgg16-torchvision: copy conv1_1 unchanged instead of adapting it to '
@@ -45,4 +48,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

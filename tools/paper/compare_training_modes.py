@@ -25,7 +25,6 @@ and the others still run (exit status 1 at the end). Written, atomically, to ``<
 iteration, toy-test mAP), ``curves.png`` (mAP vs iterations and vs wall time, one line per mode)
 and ``curves.md`` (a Markdown table, also printed).
 """
-import argparse
 import csv
 import hashlib
 import io
@@ -76,17 +75,18 @@ def scaled_iters(config: str, scale: float) -> list:
         return []
     from mmengine.config import Config
 
-    from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg
+    from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg, stage_iteration_options
     cfg = Config.fromfile(osp.join(REPO, config))
     opts = []
     hook = alternating_hook_cfg(cfg)
     if hook is not None:
-        prefix = f'custom_hooks.{cfg.custom_hooks.index(hook)}.stages'
-        for stage, spec in hook.stages.items():
-            n = max(4, int(round(spec.max_iters * scale)))
-            opts.append(f'{prefix}.{stage}.max_iters={n}')
-            opts += _schedule_opts(f'{prefix}.{stage}.param_scheduler', spec.get('param_scheduler'), scale,
-                                   spec.max_iters, n)
+        iters = {stage: max(4, int(round(spec.max_iters * scale))) for stage, spec in hook.stages.items()}
+        for key, value in stage_iteration_options(cfg, iters).items():
+            opts.append(f'{key}={value}')
+            if key.endswith('.max_iters') and key.startswith('custom_hooks.'):
+                spec = hook.stages[key.split('.')[-2]]
+                opts += _schedule_opts(f'{key[:-len(".max_iters")]}.param_scheduler', spec.get('param_scheduler'),
+                                       scale, spec.max_iters, value)
         return opts
     accumulate = cfg.optim_wrapper.get('accumulative_counts', 1)
     n = max(2 * accumulate, int(round(cfg.train_cfg.max_iters * scale)) // accumulate * accumulate)
@@ -105,11 +105,11 @@ def scaled_config(config: str, scale: float):
 
 def total_iterations(config: str, scale: float) -> int:
     """Training iterations of ``config`` after ``scaled_iters`` (all stages together)."""
-    from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg
+    from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg, parse_stages, total_iters
     cfg = scaled_config(config, scale)
     hook = alternating_hook_cfg(cfg)
     if hook is not None:
-        return sum(stage.max_iters for stage in hook.stages.values())
+        return total_iters(parse_stages(hook.stages))
     return cfg.train_cfg.max_iters
 
 
@@ -153,7 +153,8 @@ def train_and_test(mode: str, budget: float, work_dir: str) -> dict:
         osp.join(REPO, work, 'train.log'))
     train_seconds = time.perf_counter() - start
     if mode == 'alternating':
-        checkpoint = osp.join(REPO, work, 'faster_rcnn_final.pth')
+        from faster_rcnn_paper.engine.run_record import final_model
+        checkpoint = final_model(osp.join(REPO, work))
     else:
         with open(osp.join(REPO, work, 'last_checkpoint')) as f:
             checkpoint = f.read().strip()
@@ -269,7 +270,8 @@ def learning_curves(modes, budgets, work_dir: str):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from faster_rcnn_paper.utils.tool_errors import tool_parser
+    parser = tool_parser(__doc__)
     parser.add_argument('--work-dir', default='work_dirs/curves')
     parser.add_argument('--modes', nargs='+', default=list(MODES), choices=list(MODES))
     parser.add_argument('--budgets', nargs='+', type=float, default=[1.0, 2.0, 4.0],

@@ -10,7 +10,7 @@
    changes between the two scales.
 NumPy only; prints one line per measured deviation.
 """
-import argparse
+import sys
 
 import numpy as np
 
@@ -39,7 +39,8 @@ def roi_label_flips(rng, num, scale=1.6, width=500, height=375):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from faster_rcnn_paper.utils.tool_errors import tool_parser  # (imports torch: not at the top)
+    parser = tool_parser(__doc__)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--num', type=int, default=200000, help='sampled RoIs')
     args = parser.parse_args(argv)
@@ -52,4 +53,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from faster_rcnn_paper.utils.tool_errors import run_tool
+    sys.exit(run_tool(lambda argv: main(argv) and 0))

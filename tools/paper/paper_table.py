@@ -27,7 +27,6 @@ table layout with the paper's VOC07 numbers beside ours, and says which data it 
 What the paper's rows compare is VOC07 test mAP with ImageNet-initialised ZF / VGG-16; on other
 data (the demo's toy set) only the direction of each effect can be compared, and the tool says so.
 """
-import argparse
 import copy
 import itertools
 import json
@@ -41,6 +40,7 @@ import torch
 from mmengine.config import Config, ConfigDict, DictAction
 
 from faster_rcnn_paper.utils import UserInputError
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 VOC_CLASSES = 20  # PASCAL VOC's classes; any other class list is not the paper's benchmark
@@ -174,9 +174,9 @@ def write_outputs(out_dir: str, name: str, text: str, record) -> None:
 # ----------------------------------------------------------------------------- Table 2
 def stage_checkpoints(stages_dir: str):
     """(step-1 RPN checkpoint, step-2 detector checkpoint) of a 4-step run, or (None, reason)."""
-    from faster_rcnn_paper.utils.training_log import read_stages
-    timeline = osp.join(stages_dir, 'alternating', 'stages.json')
-    stages = read_stages(stages_dir)
+    from faster_rcnn_paper.engine.run_record import read_timeline, stage_checkpoint, timeline_file
+    timeline = timeline_file(stages_dir)
+    stages = read_timeline(stages_dir)
     if stages is None:
         return None, f'no 4-step stage record {timeline}'
     rpn = next((s for s in stages if s['mode'] == 'rpn'), None)
@@ -184,7 +184,7 @@ def stage_checkpoints(stages_dir: str):
                 and s['begin'] >= rpn['end']), None)
     if rpn is None or det is None:
         return None, f'{timeline} has no RPN stage followed by a Fast R-CNN stage'
-    paths = [osp.join(stages_dir, f"iter_{s['end']}.pth") for s in (rpn, det)]
+    paths = [stage_checkpoint(stages_dir, s) for s in (rpn, det)]
     missing = [p for p in paths if not osp.isfile(p)]
     if missing:
         return None, ('end-of-stage checkpoint(s) missing: ' + ', '.join(missing) +
@@ -351,7 +351,8 @@ def row_config(table: str, row_set: str, suffix: str) -> str:
 
 def final_checkpoint(work_dir: str):
     """The trained model of a row's work dir: the 4-step run's final model, else the last checkpoint."""
-    final = osp.join(work_dir, 'faster_rcnn_final.pth')
+    from faster_rcnn_paper.engine.run_record import final_model
+    final = final_model(work_dir)
     if osp.isfile(final):
         return final
     pointer = osp.join(work_dir, 'last_checkpoint')
@@ -471,7 +472,7 @@ def _finish(name, title, args, header, body, results, data_line) -> dict:
 
 # ----------------------------------------------------------------------------- command line
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     sub = parser.add_subparsers(dest='command', required=True)
 
     def common(p):
@@ -514,7 +515,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except UserInputError as error:
-        sys.exit(f'paper_table.py: error: {error}')
+    sys.exit(run_tool(lambda argv: main(argv) and 0))

@@ -1,8 +1,10 @@
-# MS COCO (the paper's §4.2): same image pipeline as VOC (shorter side 600, longer <= 1000, flip),
+# MS COCO (the paper's §4.2), or any COCO-format data (CocoDataset's json; own classes through
+# metainfo=dict(classes=...)): same image pipeline as VOC (shorter side 600, longer <= 1000, flip),
 # COCO-style evaluation (AP@[.5:.95] and AP@.5) through pycocotools (mmdet's CocoMetric).
 _base_ = './voc07.py'
 
-dataset_type = 'CocoDataset'
+# mmdet's CocoDataset reading the .npz offline proposals of 4-step training (OfflineProposalsMixin).
+dataset_type = 'PaperCocoDataset'
 data_root = 'data/coco/'
 
 train_dataloader = dict(

@@ -4,6 +4,10 @@
 model = dict(
     type='PaperFasterRCNN',  # mmdet's FasterRCNN + the paper's training modes (§3.2)
     train_mode='joint',  # approximate joint training; the 4-step loop switches it per step
+    # ImageNet initialisation (§3.1.3): py-faster-rcnn's VGG16.v2.caffemodel, converted with
+    #   python tools/model_converters/convert_imagenet_weights.py vgg16-caffe VGG16.v2.caffemodel checkpoints/vgg16_caffe_layout.pth
+    # (backbone convs and fc6 / fc7). Training stops at once if the file is absent; from scratch: model.init_cfg=None.
+    init_cfg=dict(type='Pretrained', checkpoint='checkpoints/vgg16_caffe_layout.pth'),
     data_preprocessor=dict(
         type='DetDataPreprocessor',
         mean=[102.9801, 115.9465, 122.7717],  # BGR pixel means (py-faster-rcnn PIXEL_MEANS)

@@ -4,6 +4,9 @@
 _base_ = './faster_rcnn_vgg16.py'
 
 model = dict(
+    # ImageNet initialisation: py-faster-rcnn's ZF.v2.caffemodel, converted with
+    #   python tools/model_converters/convert_imagenet_weights.py zf-caffe ZF.v2.caffemodel checkpoints/zf_caffe_layout.pth
+    init_cfg=dict(type='Pretrained', checkpoint='checkpoints/zf_caffe_layout.pth'),
     backbone=dict(_delete_=True, type='ZFNet', frozen_stages=0),  # all five convs train (pfr)
     rpn_head=dict(in_channels=256, feat_channels=256),  # 256-d for ZF (§3.1)
     roi_head=dict(

@@ -2,12 +2,13 @@
 # and the models/pascal_voc/*/faster_rcnn_alt_opt solvers). Every step: SGD, lr 0.001, momentum 0.9,
 # weight decay 0.0005 (§3.1.3), lr x 0.1 at the step; RPN steps 80k iterations with 1 image, step at
 # 60k; Fast R-CNN steps 40k iterations with 2 images (64 RoIs each), step at 30k.
-# The steps run as AlternatingTrainingHook on MMEngine's stock IterBasedTrainLoop; the hook sets the
-# loop's max_iters to the sum of the stages, so one stage changes with one line, e.g.
-#   --cfg-options custom_hooks.0.stages.step1_rpn.max_iters=100
+# The steps run as AlternatingTrainingHook on MMEngine's stock IterBasedTrainLoop, whose max_iters
+# must be the sum of the stages' (the hook refuses another), so a stage changes with two options, e.g.
+#   --cfg-options custom_hooks.0.stages.step1_rpn.max_iters=100 train_cfg.max_iters=160100
 # or, in a config inheriting this one (OpenMMLab's "modify a base variable" form):
 #   custom_hooks = _base_.custom_hooks
 #   custom_hooks[0].stages.step1_rpn.max_iters = 100
+#   train_cfg = dict(max_iters=160100)
 rpn_images = 1  # images per RPN iteration (pfr TRAIN.IMS_PER_BATCH = 1 in the RPN steps)
 fast_rcnn_images = 2  # images per Fast R-CNN iteration (pfr TRAIN.IMS_PER_BATCH = 2)
 rpn_lr_schedule = [dict(type='MultiStepLR', by_epoch=False, milestones=[60000], gamma=0.1)]
@@ -56,8 +57,8 @@ custom_hooks = [
             nms_pre=-1, max_per_img=2000, nms=dict(type='nms', iou_threshold=0.7, offset=1),
             min_bbox_size=16))
 ]
-# max_iters: the hook replaces it by the sum of the stages (80k + 40k + 80k + 40k); the loop's own
-# validation is off (each Fast R-CNN step evaluates with its proposals, `evaluate`).
+# max_iters: the sum of the stages (80k + 40k + 80k + 40k); the loop's own validation is off (each
+# Fast R-CNN step evaluates with its proposals, `evaluate`).
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=240000, val_interval=10**9)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -27,6 +27,14 @@ training iteration), and each kind is decided once:
   (``object #k``, 1-based in file order) and the problem;
 - image files missing (checked on local storage only; other backends are not probed): one
   ``UserFileNotFoundError`` once the whole list is read, with the count and the first few paths;
+- image files that are empty or cannot be decoded, or that decode to another size than the XML's
+  ``<size>`` (a JPEG turned by its EXIF orientation tag, as the decoder and py-faster-rcnn's
+  ``cv2.imread`` turn it, annotated unturned; ``decoded_image_size.py``; local storage only): one
+  ``UserInputError`` once the whole list is read, with the count and the first few files, so
+  training never starts on misplaced boxes or stops at the image's first use;
+- training data (``test_mode=False``) in which no image has an object that trains (all without
+  objects or with ``difficult`` ones only, e.g. class names that match no ``<name>``): a
+  ``UserInputError`` naming ``ann_file``;
 
 (``UserInputError`` is a ``ValueError`` and ``UserFileNotFoundError`` also a ``FileNotFoundError``;
 the tools print them as one line.)
@@ -36,7 +44,9 @@ the tools print them as one line.)
 - a box entirely outside the image: the object is skipped, with a warning;
 - a box partly outside the image: clipped to ``[0, width - 1] × [0, height - 1]``, with a warning;
 - an unusable ``<size>`` (a width or height that is not a positive number): the size is read from the
-  image, as mmdet does when ``<size>`` is absent, with a warning.
+  image, as mmdet does when ``<size>`` is absent, with a warning;
+- an EXIF orientation tag that mirrors the image or turns it by 180 degrees (the size cannot tell
+  whether the boxes were drawn on the stored or on the shown pixels): a warning naming the file.
 
 Warnings are one line each and go to the current ``MMLogger``; after ``max_warnings_per_kind`` of one
 kind the rest are only counted. A summary line with all counts ends the loading (INFO when nothing was
@@ -70,6 +80,7 @@ from mmengine.fileio import LocalBackend, get, get_file_backend, get_local_path,
 from mmengine.logging import print_log
 
 from ..utils.user_input_error import UserFileNotFoundError, UserInputError
+from .decoded_image_size import check_decoded_size, loading_args
 from .offline_proposals_mixin import OfflineProposalsMixin
 
 _COORDS = ('xmin', 'ymin', 'xmax', 'ymax')
@@ -87,6 +98,7 @@ class _LoadReport:
         self.unknown_classes: Counter = Counter()
         self.issues: Counter = Counter()  # kind of skipped/clipped/repaired problem -> count
         self.missing_images: List[Tuple[str, str]] = []  # (image path, image id)
+        self.bad_images: List[str] = []  # one message per unreadable or mis-sized image
         self.num_objects = 0
         self.num_difficult = 0
         self.num_without_objects = 0
@@ -118,6 +130,14 @@ class _LoadReport:
         raise UserFileNotFoundError(
             f'{self.prefix}: image files not found for {len(self.missing_images)} of the {num_images} '
             f'ids listed in {ann_file}: {listed}{more}')
+
+    def raise_bad_images(self, num_images: int, ann_file: str, shown: int) -> None:
+        if not self.bad_images:
+            return
+        more = '; ...' if len(self.bad_images) > shown else ''
+        raise UserInputError(
+            f'{self.prefix}: {len(self.bad_images)} of the {num_images} images of {ann_file} cannot be used as '
+            f'annotated (tools/misc/check_dataset.py lists them all): ' + '; '.join(self.bad_images[:shown]) + more)
 
     def log_summary(self, num_images: int, ann_file: str) -> None:
         problems = []
@@ -175,9 +195,19 @@ class PaperVOCDataset(OfflineProposalsMixin, VOCDataset):
             data_list = [self.parse_data_info(self._raw_img_info(img_id)) for img_id in img_ids]
             self._load_report.raise_missing_images(len(img_ids), self.ann_file,
                                                    self.max_listed_missing_images)
+            self._load_report.raise_bad_images(len(img_ids), self.ann_file, self.max_listed_missing_images)
             self._load_report.log_summary(len(data_list), self.ann_file)
         finally:
             self._load_report = None
+        return data_list
+
+    def filter_data(self) -> List[dict]:
+        """mmdet's filtering (``filter_cfg``); training data in which no image keeps an object that
+        trains is a :class:`UserInputError` (mmengine would fail on the empty list, or the detector
+        learn background only)."""
+        data_list = super().filter_data()
+        if not self.test_mode and not any(not inst['ignore_flag'] for info in data_list for inst in info['instances']):
+            raise no_training_object_error(type(self).__name__, self.ann_file, len(self.data_list))
         return data_list
 
     def check_each_image(self) -> Iterator[Tuple[str, Union[dict, UserInputError]]]:
@@ -265,6 +295,16 @@ class PaperVOCDataset(OfflineProposalsMixin, VOCDataset):
             instances = self._parse_objects(root, xml_path, *size, report)
         if standalone and image_missing:
             raise UserFileNotFoundError(f'{type(self).__name__}: image of id {img_id!r} not found: {img_path}')
+        if size is not None and not image_missing and self._is_local(img_path):
+            try:
+                note = check_decoded_size(img_path, xml_path, *size, **loading_args(getattr(self, 'pipeline', None)))
+            except UserInputError as error:
+                if standalone:
+                    raise
+                report.bad_images.append(' '.join(str(error).split()))
+            else:
+                if note:
+                    report.issue('mirrored or half-turned by EXIF', note)
 
         report.num_objects += len(instances)
         report.num_difficult += sum(inst['difficult'] for inst in instances)
@@ -402,3 +442,11 @@ def _parse_bndbox(obj: ET.Element, where: str) -> Tuple[float, float, float, flo
             raise UserInputError(f'{where}: <bndbox> <{key}> is not a number: {text!r}')
         values.append(value)
     return tuple(values)
+
+
+def no_training_object_error(dataset: str, ann_file: str, num_images: int) -> UserInputError:
+    """The error for training data without one object that trains (also reported by
+    ``tools/misc/check_dataset.py``)."""
+    return UserInputError(f'{dataset}: none of the {num_images} images of {ann_file} has an object to train on '
+                          '(none, or only difficult ones, of the dataset classes); check metainfo classes against '
+                          'the <name> of the XML files, or the image list')

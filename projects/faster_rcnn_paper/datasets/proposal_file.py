@@ -13,7 +13,11 @@ arrays, read with ``allow_pickle=False``:
   ``AlternatingTrainingHook``).
 
 Anything else (a pickle, an archive with other members, object arrays) is refused with a
-:class:`UserInputError` naming the file, without being executed.
+:class:`UserInputError` naming the file, without being executed. So is garbage content in the right
+format: an array whose header claims more data than the file holds (refused before anything is
+allocated), boxes or scores that are not finite, boxes with x1 > x2 or y1 > y2, a ``meta`` that is
+not a JSON object. Whether the boxes lie inside their images is checked where the image sizes are
+known (``OfflineProposalsMixin``).
 """
 import io
 import json
@@ -52,10 +56,33 @@ def save_proposal_file(path: str, proposals: Dict[str, dict], meta: Optional[dic
     atomic_write(path, buffer.getvalue())
 
 
+def _check_sizes(path: str) -> None:
+    """Every member is stored uncompressed (as ``np.savez`` writes) and holds exactly the bytes
+    its header announces, so reading it allocates no more than the file's size."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise UserInputError(f'{path}: member {info.filename} is compressed; proposal files '
+                                     'are written uncompressed (np.savez), regenerate it')
+            with archive.open(info) as member:
+                try:
+                    version = np.lib.format.read_magic(member)
+                    read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                                   (2, 0): np.lib.format.read_array_header_2_0}[version]
+                    shape, _, dtype = read_header(member)
+                except (ValueError, TypeError, KeyError) as e:
+                    raise UserInputError(f'{path}: member {info.filename} is not a numpy array ({e})') from None
+                claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if claimed != info.file_size - member.tell():
+                    raise UserInputError(f'{path}: member {info.filename} claims shape {shape} '
+                                         f'({claimed} bytes) but holds {info.file_size - member.tell()}')
+
+
 def _open(path: str):
     if not zipfile.is_zipfile(path):
         raise UserInputError(f'{path}: not a proposal file of this project (an .npz archive of '
                              'arrays); pickled proposal files are refused, regenerate it')
+    _check_sizes(path)
     try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile) as e:
@@ -67,13 +94,20 @@ def _open(path: str):
     return archive
 
 
+def _meta(path: str, archive) -> dict:
+    try:
+        meta = json.loads(str(archive['meta']))
+    except (ValueError, TypeError) as e:
+        raise UserInputError(f'{path}: bad meta in proposal file ({e})') from None
+    if not isinstance(meta, dict):
+        raise UserInputError(f'{path}: the meta of a proposal file is a JSON object, this one {meta!r:.80}')
+    return meta
+
+
 def read_proposal_meta(path: str) -> dict:
     """The ``meta`` of a proposal file (raises UserInputError for anything but one)."""
     with _open(path) as archive:
-        try:
-            return json.loads(str(archive['meta']))
-        except (ValueError, TypeError) as e:
-            raise UserInputError(f'{path}: bad meta in proposal file ({e})') from None
+        return _meta(path, archive)
 
 
 def load_proposal_file(path: str) -> Tuple[Dict[str, dict], dict]:
@@ -83,9 +117,9 @@ def load_proposal_file(path: str) -> Tuple[Dict[str, dict], dict]:
         try:
             ids, counts = archive['image_ids'], archive['counts']
             bboxes, scores = archive['bboxes'], archive['scores']
-            meta = json.loads(str(archive['meta']))
         except ValueError as e:  # e.g. an object array, which would need pickle
             raise UserInputError(f'{path}: bad proposal file ({e})') from None
+        meta = _meta(path, archive)
     ok = (ids.ndim == 1 and ids.dtype.kind == 'U' and counts.shape == ids.shape
           and counts.dtype.kind == 'i' and (counts >= 0).all() and bboxes.dtype == np.float32
           and bboxes.ndim == 2 and bboxes.shape[1] == 4 and scores.dtype == np.float32
@@ -93,6 +127,13 @@ def load_proposal_file(path: str) -> Tuple[Dict[str, dict], dict]:
     if not ok:
         raise UserInputError(f'{path}: inconsistent arrays in proposal file (image_ids {ids.shape}, '
                              f'counts {counts.shape}, bboxes {bboxes.shape}, scores {scores.shape})')
+    bad = ~(np.isfinite(bboxes).all(axis=1) & np.isfinite(scores)
+            & (bboxes[:, 0] <= bboxes[:, 2]) & (bboxes[:, 1] <= bboxes[:, 3]))
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise UserInputError(f'{path}: {int(bad.sum())} proposals are not finite boxes (x1 <= x2, '
+                             f'y1 <= y2) with a finite score, e.g. {bboxes[first].tolist()} score '
+                             f'{float(scores[first])}; regenerate the file')
     ends = np.cumsum(counts)
     proposals = {str(k): dict(bboxes=bboxes[e - n:e], scores=scores[e - n:e])
                  for k, n, e in zip(ids, counts, ends)}

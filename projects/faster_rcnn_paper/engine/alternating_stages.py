@@ -140,6 +140,15 @@ def parse_stages(stages: Union[Dict[str, dict], Sequence[dict]]) -> List[StageSp
     return parsed
 
 
+def check_module_names(stages: Sequence[StageSpec], parameter_names: List[str]) -> None:
+    """Refuses a ``frozen`` / ``reset`` prefix that names no parameter of the model."""
+    for stage in stages:
+        for key in ('frozen', 'reset'):
+            for prefix in getattr(stage, key):
+                if not any(n == prefix or n.startswith(prefix + '.') for n in parameter_names):
+                    raise UserInputError(f'{WHERE}.{stage.name}: key {key!r}: no parameters under {prefix!r}')
+
+
 def total_iters(stages: Sequence[StageSpec]) -> int:
     return stages[-1].end if stages else 0
 
@@ -160,3 +169,21 @@ def alternating_hook_cfg(cfg) -> Optional[dict]:
         if hook.get('type') in ('AlternatingTrainingHook', 'mmdet.AlternatingTrainingHook'):
             return hook
     return None
+
+
+def stage_iteration_options(cfg, iterations: Dict[str, int]) -> Dict[str, int]:
+    """``--cfg-options`` (key -> value) that give the stages named in ``iterations`` those
+    ``max_iters`` and the loop their new sum (``train_cfg.max_iters``, which the hook checks):
+    how tools shorten or scale a 4-step config."""
+    hook = alternating_hook_cfg(cfg)
+    if hook is None:
+        raise UserInputError('the config has no AlternatingTrainingHook in custom_hooks')
+    prefix = f'custom_hooks.{list(cfg.custom_hooks).index(hook)}.stages'
+    unknown = sorted(set(iterations) - set(hook.stages))
+    if unknown:
+        raise UserInputError(f'{WHERE}: no stage {unknown[0]!r} (stages: {list(hook.stages)})')
+    options = {f'{prefix}.{name}.max_iters': n for name, n in iterations.items()}
+    stages = {name: dict(spec, max_iters=iterations.get(name, spec['max_iters']))
+              for name, spec in hook.stages.items()}
+    options['train_cfg.max_iters'] = total_iters(parse_stages(stages))
+    return options

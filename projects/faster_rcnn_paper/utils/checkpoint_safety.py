@@ -7,12 +7,21 @@ allowlist, so a crafted file cannot run code. MMEngine 0.10.7 calls ``torch.load
 1655). Instead of turning the safety off (``weights_only=False``), we add exactly those classes to
 torch's allowlist: our own checkpoints and mmdet's load, and any other global in a file is still
 refused without being executed.
+
+A file that torch refuses (a legacy or crafted pickle), that is no checkpoint at all, or that does
+not exist is the user's to fix, wherever it was named (``--resume``, ``last_checkpoint``,
+``load_from``, an ``init_cfg`` of type ``Pretrained``): MMEngine's loader for local files is wrapped
+so that it raises a :class:`UserInputError` naming the file, which the tools print as one line.
 """
+import functools
+import os.path as osp
 import pickle
 from typing import List, Tuple
 
 import numpy as np
 import torch
+
+from .user_input_error import UserFileNotFoundError, UserInputError
 
 
 def _numpy_globals() -> List[Tuple[object, str]]:
@@ -61,6 +70,46 @@ def checkpoint_safe_globals() -> List[Tuple[object, str]]:
     ] + _numpy_globals()
 
 
+def _refusal_reason(error: BaseException) -> str:
+    """The line of torch's refusal that says what was refused (its message is a page of advice)."""
+    text = str(error)
+    marker = 'WeightsUnpickler error:'
+    if marker in text:
+        detail = next((line.strip() for line in text.split(marker, 1)[1].splitlines() if line.strip()), '')
+        return f"torch's weights-only loader refused it: {detail}"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f'{type(error).__name__}: {lines[0] if lines else ""}'
+
+
+def _is_unreadable_checkpoint(error: BaseException) -> bool:
+    """Whether ``torch.load`` failed on the file's content (not on a bug or a full memory)."""
+    return (isinstance(error, (pickle.UnpicklingError, EOFError))
+            or (isinstance(error, RuntimeError) and 'PytorchStreamReader' in str(error)))
+
+
+def checked_local_loader(load_from_local):
+    """MMEngine's local checkpoint loader, raising a :class:`UserInputError` that names the file when
+    it is missing or torch cannot load it safely."""
+
+    @functools.wraps(load_from_local)
+    def load(filename, map_location=None):
+        if not osp.isfile(osp.expanduser(filename)):
+            raise UserFileNotFoundError(f'checkpoint not found: {filename}')
+        try:
+            return load_from_local(filename, map_location)
+        except Exception as error:  # noqa: BLE001 (re-raised unless the file's content is the cause)
+            if not _is_unreadable_checkpoint(error):
+                raise
+            raise UserInputError(f'{filename}: not a checkpoint that can be loaded safely ({_refusal_reason(error)}); '
+                                 'give a checkpoint saved by this project, mmdet or torch.save of tensors') from error
+    load.checked = True
+    return load
+
+
 def allow_mmengine_checkpoints() -> None:
-    """Adds :func:`checkpoint_safe_globals` to ``torch.serialization``'s weights-only allowlist."""
+    """Adds :func:`checkpoint_safe_globals` to ``torch.serialization``'s weights-only allowlist and
+    makes MMEngine's local checkpoint loader report a missing or refused file as a user error."""
+    from mmengine.runner.checkpoint import CheckpointLoader, load_from_local
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
+    if not getattr(CheckpointLoader._get_checkpoint_loader(''), 'checked', False):
+        CheckpointLoader.register_scheme(prefixes='', loader=checked_local_loader(load_from_local), force=True)

@@ -14,12 +14,21 @@ shapes fix). As in MMEngine, one FLOP is one multiply-add (a max or a comparison
   element: 4·r²·K·C·PH·PW (MMEngine counts ``grid_sampler`` as 4 per output element);
 * ``faster_rcnn::nms`` (greedy NMS that stops after ``max_output`` kept boxes): one per IoU it can
   compute at most, min(N, max_output)·N for N boxes (N·N when uncapped).
+
+``get_model_complexity_info`` also counts activations (``ActivationAnalyzer``: the outputs of
+convolutions and matrix products only; pooling and NMS are on MMEngine's list of ops it ignores
+without a warning). Our ops are added to that list too, so neither counter warns
+``Unsupported operator faster_rcnn::roi_pool`` (the FLOP counter uses the handles above, which
+come first). The ZF backbone's within-channel LRN (a 3 x 3 mean of squares and a power per
+element: pooling and element-wise work, which MMEngine does not count) is traced as a Python op,
+which that list cannot hold: both counters get a handle for it that counts 0.
 """
 from math import prod
-from typing import Any, List
+from typing import Any, List, Sequence
 
-from mmengine.analysis.complexity_analysis import _DEFAULT_SUPPORTED_FLOP_OPS
 from mmengine.analysis.jit_handles import get_shape
+
+from .mmengine_private import add_activation_handles, add_flop_handles, ignore_ops
 
 
 def roi_pool_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
@@ -38,6 +47,11 @@ def nms_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
     return kept * num_boxes
 
 
+def not_counted(inputs: List[Any], outputs: List[Any]) -> int:
+    """0: work MMEngine does not count (pooling, element-wise), handled so that it is not warned about."""
+    return 0
+
+
 FLOP_HANDLES = {
     'faster_rcnn::roi_pool': roi_pool_flop_jit,
     'faster_rcnn::roi_warp': roi_warp_flop_jit,
@@ -45,7 +59,13 @@ FLOP_HANDLES = {
 }
 
 
-def register_flop_handles() -> None:
-    """Add the handles to the table every ``FlopAnalyzer`` starts from (MMEngine has no public
-    registry for it; ``get_model_complexity_info`` builds its analyzer from this table)."""
-    _DEFAULT_SUPPORTED_FLOP_OPS.update(FLOP_HANDLES)
+def register_flop_handles(not_counted_ops: Sequence[str] = ()) -> None:
+    """Adds the handles to the table every ``FlopAnalyzer`` starts from, the ops to the ones every
+    analyzer skips without a warning where it has no handle for them, and a zero count for each of
+    ``not_counted_ops`` (traced names, e.g. the LRN's ``prim::PythonOp.<Function>``) to the FLOP and
+    the activation tables."""
+    add_flop_handles(FLOP_HANDLES)
+    ignore_ops(FLOP_HANDLES)
+    zero = {name: not_counted for name in not_counted_ops}
+    add_flop_handles(zero)
+    add_activation_handles(zero)

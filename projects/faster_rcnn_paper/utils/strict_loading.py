@@ -37,7 +37,7 @@ def read_checkpoint(filename: str) -> dict:
         raise UserFileNotFoundError(f'checkpoint not found: {filename}')
     try:
         checkpoint = _load_checkpoint(filename, map_location='cpu')
-    except MemoryError:
+    except (MemoryError, UserInputError):  # a local file's problem is named by checkpoint_safety
         raise
     except Exception as error:  # noqa: BLE001 (torch's unpickler raises many kinds on a bad file)
         text = str(error).strip()

@@ -1,33 +1,64 @@
 """What tools/train.py and tools/test.py do alike with a config, as MMDetection's tools do it."""
 import os
 import os.path as osp
+import tempfile
 
 import torch
 from mmengine.config import Config
 
 from .cpu_distributed import setup_cpu_distributed
-from .user_input_error import UserFileNotFoundError
+from .tool_errors import remember_config
+from .user_input_error import UserFileNotFoundError, UserInputError
 
 
 def read_config(path: str) -> Config:
     """``Config.fromfile(path)``; a missing file (the config or one of its ``_base_`` files) is a
-    :class:`UserFileNotFoundError` naming it."""
+    :class:`UserFileNotFoundError` naming it. The tool's errors name its keys
+    (``tool_errors.remember_config``)."""
     if not osp.isfile(path):
         raise UserFileNotFoundError(f'config file not found: {path}')
     try:
-        return Config.fromfile(path)
+        cfg = Config.fromfile(path)
     except FileNotFoundError as error:
         raise UserFileNotFoundError(f'{path}: {error}') from error
+    remember_config(cfg)
+    return cfg
 
 
-def add_common_args(parser) -> None:
-    """``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank`` (mmdet's flags)."""
+def check_writable_dir(path: str, what: str) -> None:
+    """Create the directory ``path`` if needed and check that a file can be written in it; an
+    existing file of that name, or a directory that cannot be created or written, is a
+    :class:`UserInputError` naming ``what`` (e.g. ``--work-dir``) and the path."""
+    if osp.exists(path) and not osp.isdir(path):
+        raise UserInputError(f'{what} {path} is an existing file, not a directory; give a directory')
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise UserInputError(f'{what} {path} cannot be written ({error.strerror or error}); give a '
+                             'directory you can write to') from error
+
+
+def add_cfg_options_arg(parser) -> None:
+    """mmdet's ``--cfg-options key=value ...``; apply with :func:`apply_cfg_options`."""
     from mmengine.config import DictAction
-    parser.add_argument('--work-dir', help='the dir to save logs, checkpoints and metrics')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value pairs merged into the config '
         '(lists as key="[a,b]" or key=a,b; no white space)')
+
+
+def apply_cfg_options(cfg: Config, args) -> None:
+    """Merge ``--cfg-options`` (if given) into ``cfg``."""
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+
+def add_common_args(parser) -> None:
+    """``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank`` (mmdet's flags)."""
+    parser.add_argument('--work-dir', help='the dir to save logs, checkpoints and metrics')
+    add_cfg_options_arg(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -40,12 +71,12 @@ def load_tool_config(args) -> Config:
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = read_config(args.config)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    apply_cfg_options(cfg, args)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    check_writable_dir(cfg.work_dir, '--work-dir' if args.work_dir is not None else 'work_dir')
     if args.launcher != 'none' and not torch.cuda.is_available():
         setup_cpu_distributed(cfg, args.launcher)
     return cfg

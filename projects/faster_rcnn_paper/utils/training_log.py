@@ -1,14 +1,13 @@
-"""What a training run's work dir records, read back for the tools (loss curve, demo summary):
-MMEngine's JSON log (``<work_dir>/<timestamp>/vis_data/scalars.json``, one line per logged
-iteration) and the 4-step stage timeline that ``AlternatingTrainingHook`` writes
-(``<work_dir>/alternating/stages.json``: name, mode, begin, end of each step, §3.2).
+"""What a training run's JSON log records, read back for the tools (loss curve, demo summary):
+MMEngine's ``<work_dir>/<timestamp>/vis_data/scalars.json``, one line per logged iteration, and the
+speed of each 4-step stage (its timeline: ``engine/run_record.py``, §3.2).
 """
 import glob
 import json
 import os.path as osp
 from typing import Dict, List, Optional
 
-from .user_input_error import UserFileNotFoundError, UserInputError
+from .user_input_error import UserFileNotFoundError
 
 
 def read_scalars(work_dir: str) -> Dict[int, dict]:
@@ -25,20 +24,6 @@ def read_scalars(work_dir: str) -> Dict[int, dict]:
     if not by_iter:
         raise UserFileNotFoundError(f'no training scalars under {work_dir}/*/vis_data/scalars.json')
     return dict(sorted(by_iter.items()))
-
-
-def read_stages(work_dir: str) -> Optional[List[dict]]:
-    """The 4-step stage timeline of the run (``alternating/stages.json``), None if it has none."""
-    path = osp.join(work_dir, 'alternating', 'stages.json')
-    if not osp.isfile(path):
-        return None
-    with open(path) as f:
-        stages = json.load(f)
-    for stage in stages:
-        missing = [k for k in ('name', 'mode', 'begin', 'end') if k not in stage]
-        if missing:
-            raise UserInputError(f'{path}: a stage without {missing}: {stage}')
-    return stages
 
 
 def seconds_per_iteration(records: Dict[int, dict], stages: List[dict], window: int) -> Dict[str, Optional[float]]:

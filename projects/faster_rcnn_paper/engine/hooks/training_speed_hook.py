@@ -17,6 +17,8 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
+from ..run_record import STAGE_KEY
+
 
 @HOOKS.register_module()
 class TrainingSpeedHook(Hook):
@@ -42,7 +44,7 @@ class TrainingSpeedHook(Hook):
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         now = time.perf_counter()
-        stage = runner.message_hub.get_info('alternating_stage') or 'train'
+        stage = runner.message_hub.get_info(STAGE_KEY) or 'train'
         if self._current is not None and self._current[0] == stage:
             self._record(stage, wall=now - self._current[1])
         self._current = (stage, now)

@@ -9,7 +9,10 @@ score, in this project's ``.npz`` proposal format (``datasets/proposal_file.py``
 
 The file is written atomically, so an interrupted run never leaves a partial file behind. In
 distributed runs every process handles a shard of the images and rank 0 writes the merged result.
+Progress goes to the run's log (console and log file): images done and images per second, at
+every tenth of the images.
 """
+import time
 from typing import Dict, Optional
 
 import numpy as np
@@ -17,7 +20,6 @@ import torch
 from mmengine.dist import all_gather_object, barrier, get_dist_info
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.utils import ProgressBar
 
 from ...datasets.proposal_file import proposal_key, save_proposal_file
 
@@ -42,7 +44,8 @@ def generate_proposals(runner, dataloader_cfg: dict, rpn_cfg: dict, out_file: st
     rank, world_size = get_dist_info()
     print_log(f'Generating {description} for {len(dataloader.dataset)} images -> {out_file}',
               logger='current')
-    progress = ProgressBar(len(dataloader.dataset)) if rank == 0 else None
+    total, done, start = len(dataloader.dataset), 0, time.perf_counter()
+    every = max(1, total // 10)
     results = {}
     for data in dataloader:
         data = model.data_preprocessor(data, False)
@@ -51,10 +54,10 @@ def generate_proposals(runner, dataloader_cfg: dict, rpn_cfg: dict, out_file: st
             results[proposal_key(sample.img_path)] = dict(
                 bboxes=props.bboxes.float().cpu().numpy().astype(np.float32),
                 scores=props.scores.float().cpu().numpy().astype(np.float32))
-        if progress is not None:
-            for _ in range(len(data['data_samples']) * world_size):
-                if progress.completed < progress.task_num:
-                    progress.update()
+        before, done = done, min(total, done + len(data['data_samples']) * world_size)
+        if done // every > before // every or done == total:
+            print_log(f'{description}: {done}/{total} images, '
+                      f'{done / max(time.perf_counter() - start, 1e-9):.1f} images/s', logger='current')
     if world_size > 1:
         merged = {}
         for part in all_gather_object(results):

@@ -7,14 +7,17 @@ runs it is the stock processor.
 
 Each step computes other losses (the RPN steps ``loss_rpn_*``, the Fast R-CNN steps ``loss_cls``,
 ``loss_bbox``, ``acc``). ``keys_in_every_line`` lists scalars that every line of the JSON log gets,
-``NaN`` where the current step does not compute them, so that every line has the same keys: mmdet's
+NaN where the current step does not compute them (``null`` in the JSON file:
+``StrictJsonLocalVisBackend``), so that every line has the same keys: mmdet's
 ``tools/analysis_tools/analyze_logs.py plot_curve --keys loss_cls`` needs that (it pairs the n-th
-value of a key with the n-th logged iteration) and draws the NaN as gaps.
+value of a key with the n-th logged iteration) and draws the missing values as gaps.
 """
 from typing import Sequence
 
 from mmdet.registry import LOG_PROCESSORS
 from mmengine.runner import LogProcessor
+
+from ..run_record import STAGE_KEY
 
 
 @LOG_PROCESSORS.register_module()
@@ -26,7 +29,7 @@ class StageLogProcessor(LogProcessor):
 
     def get_log_after_iter(self, runner, batch_idx: int, mode: str):
         tag, log_str = super().get_log_after_iter(runner, batch_idx, mode)
-        stage = runner.message_hub.get_info('alternating_stage')
+        stage = runner.message_hub.get_info(STAGE_KEY)
         if mode == 'train' and stage is not None:
             log_str = log_str.replace('Iter(train) ', f'Iter(train) [{stage}] ', 1)
         if mode == 'train':

@@ -15,12 +15,15 @@ computes:
   (needs an RoI layer differentiable w.r.t. boxes, ``RoIWarp``, and ``NonApproximateRoIHead``).
 
 A non-finite loss stops training before the optimiser step (:meth:`parse_losses`).
+:meth:`init_weights` (training only) refuses a pre-trained checkpoint that does not exist, in one
+line with the convert command, and warns when the model trains from scratch (no ImageNet weights).
 
 Prediction is mmdet's: proposals from the RPN, or the sample's precomputed ones when present.
 :meth:`propose` runs the RPN alone with given proposal settings (the offline proposal dump between
 alternating steps). :meth:`set_stage` switches the model into one step of alternating training.
 """
 import copy
+import logging
 import math
 from typing import List, Optional
 
@@ -29,8 +32,11 @@ from mmdet.models.detectors import FasterRCNN
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures import SampleList
 from mmengine.config import ConfigDict
+from mmengine.logging import print_log
 from mmengine.structures import InstanceData
 from torch import Tensor
+
+from ..backbones.imagenet_initialisation import CONVERT_TOOL, check_imagenet_initialisation
 
 TRAIN_MODES = ('joint', 'rpn', 'fast_rcnn', 'non_approximate_joint')
 # The head a mode of alternating training does not train (§3.2: steps 1/3 train the RPN, 2/4 Fast R-CNN).
@@ -44,6 +50,19 @@ class PaperFasterRCNN(FasterRCNN):
     def __init__(self, *args, train_mode: str = 'joint', **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.train_mode = train_mode
+        self._backbone_cfg = copy.deepcopy(kwargs.get('backbone'))
+
+    def init_weights(self) -> None:
+        """mmengine's initialisation (runs when training starts), after checking that the ImageNet
+        checkpoint of ``init_cfg`` exists (:func:`check_imagenet_initialisation`: one line naming the
+        file and the convert command) or warning that the model trains from scratch."""
+        key, _ = check_imagenet_initialisation(self.init_cfg, self._backbone_cfg)
+        if key is None:
+            print_log('model.init_cfg is None: training from scratch (Kaiming-initialised convs), not from '
+                      "ImageNet weights as the paper (§3.1.3), unless load_from / --resume loads a checkpoint; "
+                      f"the paper's results need ImageNet weights ({CONVERT_TOOL})",
+                      logger='current', level=logging.WARNING)
+        super().init_weights()
 
     def set_stage(self, mode: str, train_cfg_overrides: Optional[dict] = None) -> List[str]:
         """Switches to one step of 4-step alternating training (§3.2): ``train_mode`` becomes

@@ -5,7 +5,10 @@ For every class ``j``: keep the boxes whose score is **greater than** ``score_th
 classes, if more than ``max_per_img`` (100) detections remain, the threshold is the
 ``max_per_img``-th highest score and every detection scoring **at least** that is kept — ties at
 the threshold can give more than 100 (mmdet's ``multiclass_nms`` cuts at exactly 100).
-Detections come out class by class (mmdet's label order, background last), each class in NMS order.
+py-faster-rcnn keeps one array per class; here the detections come out sorted by score, highest
+first, as MMDetection's ``multiclass_nms`` returns them (so ``pred_instances[:k]`` is the top k);
+the sort is stable, so equal scores keep the class order (mmdet's labels, background last) and,
+within a class, the NMS order. The detections themselves are those of the per-class arrays.
 """
 from typing import Tuple
 
@@ -17,7 +20,7 @@ from torch import Tensor
 def paper_multiclass_nms(bboxes: Tensor, scores: Tensor, score_thr: float, nms_cfg: dict,
                          max_per_img: int) -> Tuple[Tensor, Tensor]:
     """``bboxes`` (N, 4K) class-specific boxes, ``scores`` (N, K + 1) softmax scores (background
-    last). Returns ``(dets (M, 5) [x1, y1, x2, y2, score], labels (M,))``."""
+    last). Returns ``(dets (M, 5) [x1, y1, x2, y2, score], labels (M,))``, by descending score."""
     num_classes = scores.size(1) - 1
     if bboxes.size(1) not in (4, 4 * num_classes):
         raise ValueError(f'paper_multiclass_nms: boxes (N, {bboxes.size(1)}) fit neither 4 nor '
@@ -43,4 +46,5 @@ def paper_multiclass_nms(bboxes: Tensor, scores: Tensor, score_thr: float, nms_c
         image_thresh = dets[:, 4].sort(descending=True).values[max_per_img - 1]
         keep = dets[:, 4] >= image_thresh
         dets, labels = dets[keep], labels[keep]
-    return dets, labels
+    order = dets[:, 4].sort(descending=True, stable=True).indices
+    return dets[order], labels[order]

@@ -54,6 +54,11 @@ class _WithinChannelLRNFunction(torch.autograd.Function):
         return grad_in, None, None, None
 
 
+#: The LRN as MMEngine's jit tracer names it (a ``torch.autograd.Function``): the FLOP and activation
+#: counters get a zero-count handle for it (``utils/flop_handles.py``), as for pooling.
+TRACED_OP_NAME = f'prim::PythonOp.{_WithinChannelLRNFunction.__name__}'
+
+
 class WithinChannelLRN(nn.Module):
 
     def __init__(self, size: int = 3, alpha: float = 5e-5, beta: float = 0.75) -> None:

@@ -2,6 +2,7 @@
 import logging
 import os
 import os.path as osp
+import re
 from contextlib import contextmanager
 
 import cv2
@@ -47,13 +48,15 @@ def ann_xml(*objects, size=(WIDTH, HEIGHT)):
 
 def make_voc(root, annotations, image_size=(WIDTH, HEIGHT), ids_text=None):
     """Write ``root/VOCdevkit/VOC2007`` with one image and XML per ``{img_id: xml_text}`` item and a
-    trainval list of the ids; returns the data_root."""
+    trainval list of the ids; returns the data_root. An image has the size its XML's ``<size>``
+    says, ``image_size`` when that is absent or unusable."""
     voc = osp.join(str(root), 'VOCdevkit', 'VOC2007')
     for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main'):
         os.makedirs(osp.join(voc, sub), exist_ok=True)
-    image = np.full((image_size[1], image_size[0], 3), 128, np.uint8)
     for img_id, xml in annotations.items():
-        cv2.imwrite(osp.join(voc, 'JPEGImages', f'{img_id}.jpg'), image)
+        size = re.search(r'<width>(\d+)</width><height>(\d+)</height>', xml)
+        width, height = (int(size[1]), int(size[2])) if size and int(size[1]) and int(size[2]) else image_size
+        cv2.imwrite(osp.join(voc, 'JPEGImages', f'{img_id}.jpg'), np.full((height, width, 3), 128, np.uint8))
         with open(osp.join(voc, 'Annotations', f'{img_id}.xml'), 'w') as f:
             f.write(xml)
     with open(osp.join(voc, 'ImageSets', 'Main', 'trainval.txt'), 'w') as f:
@@ -366,5 +369,65 @@ def test_own_classes_drop_the_voc2007_tag_that_renames_metric_rows(tmp_path):
                   pipeline=[])
     own = DATASETS.build(dict(common, metainfo=dict(classes=TOY_CLASSES)))
     assert own.metainfo['dataset_type'] is None
-    voc = DATASETS.build(common)
+    voc = DATASETS.build(dict(common, test_mode=True))  # training data would have no VOC object
     assert voc.metainfo['dataset_type'] == 'VOC2007'
+
+
+# ------------------------------------------------------------------------------------ images that do not fit
+def write_jpeg(path, size=(WIDTH, HEIGHT), orientation=None):
+    """A JPEG of ``size`` (width, height) stored pixels, with an EXIF orientation tag if given."""
+    from PIL import Image
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    Image.new('RGB', size, (90, 120, 150)).save(path, exif=exif.tobytes())
+
+
+def test_images_decoded_at_another_size_or_unreadable_are_refused_together(tmp_path):
+    """An EXIF-turned JPEG annotated unturned (decoded 48x64 as by cv2.imread, <size> 64x48), an
+    image smaller than its <size>, an empty file and a JPEG cut inside its header: one error before
+    training, naming each; the good image alone loads."""
+    ids = ('turned', 'small', 'empty', 'cut', 'good')
+    data_root = make_voc(tmp_path, {i: ann_xml(obj_xml()) for i in ids})
+    jpeg = lambda i: voc_path(data_root, 'JPEGImages', f'{i}.jpg')  # noqa: E731
+    write_jpeg(jpeg('turned'), orientation=6)
+    write_jpeg(jpeg('small'), size=(WIDTH, HEIGHT // 2))
+    open(jpeg('empty'), 'wb').close()
+    with open(jpeg('good'), 'rb') as f:
+        head = f.read(60)
+    with open(jpeg('cut'), 'wb') as f:
+        f.write(head)
+    with pytest.raises(UserInputError) as error:
+        build(data_root)
+    message = str(error.value)
+    assert '4 of the 5 images of' in message and 'cannot be used as annotated' in message
+    assert f'{jpeg("turned")}: image is 48x64 as decoded but the annotation says 64x48' in message
+    assert 'EXIF orientation tag turns it' in message
+    assert f'{jpeg("small")}: image is 64x24' in message
+    assert f'{jpeg("empty")}: cannot be read as an image' in message
+    assert f'{jpeg("cut")}: cannot be read as an image' in message
+    results = dict(build(data_root, lazy_init=True).check_each_image())  # tools/misc/check_dataset.py
+    assert isinstance(results['good'], dict)
+    assert all(isinstance(results[i], UserInputError) for i in ids[:4])
+
+
+def test_exif_orientation_that_keeps_the_size(tmp_path, log_records):
+    """Turned by 90 degrees and annotated as shown: loads quietly; mirrored / turned by 180 degrees
+    (the size cannot tell): loads with a warning naming the file."""
+    data_root = make_voc(tmp_path, {'shown': ann_xml(obj_xml(), size=(HEIGHT, WIDTH)), 'half': ann_xml(obj_xml())})
+    write_jpeg(voc_path(data_root, 'JPEGImages', 'shown.jpg'), orientation=6)
+    write_jpeg(voc_path(data_root, 'JPEGImages', 'half.jpg'), orientation=3)
+    dataset = build(data_root)
+    assert len(dataset) == 2
+    warnings = [w for w in warnings_of(log_records) if 'EXIF orientation' in w]
+    assert len(warnings) == 1 and 'half.jpg' in warnings[0] and 'orientation tag (3)' in warnings[0]
+
+
+def test_training_data_without_an_object_to_train_on_is_refused(tmp_path):
+    """No object of the dataset classes anywhere (numpy's "need at least one array to concatenate"
+    inside mmengine before): refused naming ann_file, with or without filter_empty_gt; test data is fine."""
+    data_root = make_voc(tmp_path, {'a': ann_xml(obj_xml('zebra')), 'b': ann_xml(obj_xml('cat', difficult=1))})
+    for filter_cfg in (dict(filter_empty_gt=True), dict(filter_empty_gt=False)):
+        with pytest.raises(UserInputError, match=r'none of the 2 images of .*trainval\.txt has an object to train on'):
+            build(data_root, filter_cfg=filter_cfg)
+    assert len(build(data_root, test_mode=True)) == 2

@@ -214,7 +214,9 @@ def test_cli(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, 'argv', ['make_toy_voc.py', '--out', str(tmp_path), '--num-trainval', '2',
                                       '--num-test', '1', '--seed', '0', '--min-size', '100',
                                       '--max-size', '120'])
-    runpy.run_path(osp.join(REPO, 'tools', 'demo', 'make_toy_voc.py'), run_name='__main__')
+    with pytest.raises(SystemExit) as exit_:  # run_tool's exit status
+        runpy.run_path(osp.join(REPO, 'tools', 'demo', 'make_toy_voc.py'), run_name='__main__')
+    assert exit_.value.code == 0
     printed = capsys.readouterr().out
     assert 'trainval 2' in printed and 'test 1' in printed
     image = cv2.imread(osp.join(str(tmp_path), 'VOCdevkit', 'VOC2007', 'JPEGImages', '000003.jpg'))

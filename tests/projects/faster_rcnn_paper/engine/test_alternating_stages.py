@@ -7,7 +7,7 @@ from mmengine.config import Config
 
 import faster_rcnn_paper  # noqa: F401
 from faster_rcnn_paper.engine import parse_stages
-from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg, stage_at
+from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg, stage_at, stage_iteration_options
 from faster_rcnn_paper.utils import UserInputError
 from mmdet.registry import HOOKS
 from tests.tiny import REPO
@@ -68,6 +68,17 @@ def test_typo_in_a_stage_name_from_cfg_options_fails_when_the_hook_is_built():
     cfg.merge_from_dict({'custom_hooks.0.stages.step1_rnp.max_iters': 5})
     with pytest.raises(UserInputError, match=r"stages\.step1_rnp: missing key 'mode'.*typo"):
         HOOKS.build(alternating_hook_cfg(cfg))
+
+
+def test_stage_iteration_options_set_the_stages_and_their_sum():
+    cfg = Config.fromfile(osp.join(REPO, 'configs/faster_rcnn_zf_voc.py'))
+    options = stage_iteration_options(cfg, dict(step1_rpn=100, step3_rpn=7))
+    assert options == {'custom_hooks.0.stages.step1_rpn.max_iters': 100,
+                       'custom_hooks.0.stages.step3_rpn.max_iters': 7, 'train_cfg.max_iters': 100 + 40000 + 7 + 40000}
+    cfg.merge_from_dict(options)
+    assert HOOKS.build(alternating_hook_cfg(cfg)).total_iters == cfg.train_cfg.max_iters
+    with pytest.raises(UserInputError, match="no stage 'step5'"):
+        stage_iteration_options(cfg, dict(step5=3))
 
 
 def test_one_line_override_changes_one_stage():

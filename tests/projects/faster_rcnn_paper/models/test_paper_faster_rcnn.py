@@ -15,6 +15,7 @@ def model():
     cfg = Config.fromfile(f'{REPO}/configs/faster_rcnn_zf_joint_voc.py')
     init_default_scope('mmdet')
     torch.manual_seed(0)
+    cfg.model.init_cfg = None  # no ImageNet weights in tests
     model = MODELS.build(cfg.model)
     model.init_weights()
     return model
@@ -102,6 +103,7 @@ def test_detector_loss_reaches_rpn_regression_only_in_non_approximate_mode(confi
     cfg = Config.fromfile(f'{REPO}/configs/{config}')
     init_default_scope('mmdet')
     torch.manual_seed(0)
+    cfg.model.init_cfg = None  # no ImageNet weights in tests
     model = MODELS.build(cfg.model)
     model.init_weights()
     losses = model(**batch(model, with_proposals=False), mode='loss')

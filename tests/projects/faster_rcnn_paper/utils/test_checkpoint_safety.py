@@ -9,6 +9,7 @@ from mmengine.logging import MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint
 
 import faster_rcnn_paper  # noqa: F401  (installs the allowlist)
+from faster_rcnn_paper.utils import UserFileNotFoundError, UserInputError
 
 
 def mmengine_style_checkpoint(path):
@@ -49,11 +50,35 @@ def test_crafted_pickle_is_refused_without_running_code(tmp_path, monkeypatch):
     path = str(tmp_path / 'evil.pth')
     with open(path, 'wb') as f:
         pickle.dump({'state_dict': {}, 'payload': _RunsCode()}, f)
-    for load in (lambda: torch.load(path, weights_only=True),
-                 lambda: _load_checkpoint(path, map_location='cpu')):
-        with pytest.raises(pickle.UnpicklingError):
-            load()
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=True)
+    # through mmengine's loader (--resume, load_from, init_cfg): a user error naming the file and
+    # what torch refused
+    refused = r"evil.pth: not a checkpoint that can be loaded safely \(torch's weights-only loader refused it: \w"
+    with pytest.raises(UserInputError, match=refused):
+        _load_checkpoint(path, map_location='cpu')
     assert not marker.exists()
+
+
+def test_missing_or_empty_checkpoint_through_mmengine_is_a_user_error(tmp_path):
+    with pytest.raises(UserFileNotFoundError, match='checkpoint not found: .*nope.pth'):
+        _load_checkpoint(str(tmp_path / 'nope.pth'), map_location='cpu')
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    with pytest.raises(UserInputError, match='empty.pth: not a checkpoint that can be loaded safely'):
+        _load_checkpoint(str(empty), map_location='cpu')
+
+
+def test_a_bug_while_loading_is_not_turned_into_a_user_error(tmp_path, monkeypatch):
+    path = str(tmp_path / 'ok.pth')
+    torch.save({'state_dict': {}}, path)
+
+    def broken(*args, **kwargs):
+        raise AttributeError('a bug')
+
+    monkeypatch.setattr(torch, 'load', broken)
+    with pytest.raises(AttributeError, match='a bug'):
+        _load_checkpoint(path, map_location='cpu')
 
 
 class _ReachesIntoModules:
@@ -75,7 +100,7 @@ def test_reading_imagenet_weights_keeps_the_checkpoint_allowlist(tmp_path):
     """Converting ImageNet weights in a process must not take the plugin's allowlist away from the
     checkpoints read after it (torch's ``safe_globals`` context manager removes its globals on exit)."""
     from faster_rcnn_paper.utils.checkpoint_safety import checkpoint_safe_globals
-    from faster_rcnn_paper.utils.imagenet_weights import load_source_weights
+    from faster_rcnn_paper.model_converters.imagenet_weights import load_source_weights
     weights = tmp_path / 'weights.pth'
     torch.save({'conv1.weight': torch.zeros(2, 3, 1, 1)}, str(weights))
     load_source_weights(str(weights))

@@ -1,11 +1,10 @@
-"""utils/training_log.py: a work dir's JSON log and 4-step stage timeline, read back; seconds per
-iteration of each stage without the time spent between stages."""
+"""utils/training_log.py: a work dir's JSON log, read back; seconds per iteration of each stage
+without the time spent between stages."""
 import json
 
 import pytest
 
-from faster_rcnn_paper.utils import UserInputError
-from faster_rcnn_paper.utils.training_log import read_scalars, read_stages, seconds_per_iteration
+from faster_rcnn_paper.utils.training_log import read_scalars, seconds_per_iteration
 
 STAGES = [dict(name='a', mode='rpn', begin=0, end=10), dict(name='b', mode='fast_rcnn', begin=10, end=20),
           dict(name='c', mode='rpn', begin=20, end=21)]
@@ -35,13 +34,6 @@ def test_seconds_per_iteration_leaves_out_windows_over_a_stage_start(tmp_path):
     assert seconds_per_iteration(records, STAGES, window=1)['a'] == pytest.approx((9.0 + 4 * 1.0) / 5)
 
 
-def test_read_stages_and_missing_files(tmp_path):
-    assert read_stages(str(tmp_path)) is None
-    (tmp_path / 'alternating').mkdir()
-    (tmp_path / 'alternating' / 'stages.json').write_text(json.dumps(STAGES))
-    assert read_stages(str(tmp_path)) == STAGES
-    (tmp_path / 'alternating' / 'stages.json').write_text(json.dumps([dict(name='a', begin=0)]))
-    with pytest.raises(UserInputError, match=r"stages.json: a stage without \['mode', 'end'\]"):
-        read_stages(str(tmp_path))
+def test_missing_scalars(tmp_path):
     with pytest.raises(FileNotFoundError, match='no training scalars under'):
         read_scalars(str(tmp_path))

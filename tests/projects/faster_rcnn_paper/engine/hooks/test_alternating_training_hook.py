@@ -1,6 +1,8 @@
 """4-step alternating training (AlternatingTrainingHook on IterBasedTrainLoop) end to end on a tiny
 generated VOC dataset (CPU): the steps, their frozen sets and proposals, kill -9 and --resume, two
 processes, a child config, and the resumes that must be refused."""
+import glob
+import json
 import os
 import os.path as osp
 import re
@@ -13,8 +15,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from faster_rcnn_paper.datasets import load_proposal_file, read_proposal_meta
+from faster_rcnn_paper.datasets import load_proposal_file, read_proposal_meta, save_proposal_file
 from tests.projects.faster_rcnn_paper.datasets.test_proposal_file import crafted_pickle
+from tests.projects.faster_rcnn_paper.engine.test_work_dir_lock import holder as lock_holder
 from tests.tiny import REPO, make_tiny_voc, tool_env, tiny_config
 
 STAGES = ['step1_rpn', 'step2_fast_rcnn', 'step3_rpn', 'step4_fast_rcnn']
@@ -162,6 +165,10 @@ def test_proposal_files(uninterrupted):
     assert (read_proposal_meta(osp.join(work, 'alternating', 'proposals', 'step1_rpn_train.npz'))['weights']
             != read_proposal_meta(osp.join(work, 'alternating', 'proposals', 'step3_rpn_train.npz'))['weights'])
     assert log.index("training-set proposals of stage 'step1_rpn'") < log.index('Restored the initial weights')
+    assert re.search(r"training-set proposals of stage 'step1_rpn': 4/4 images, [0-9.]+ images/s", log)
+    log_file, = glob.glob(str(work / '*' / '*.log'))  # in the run's log file too
+    with open(log_file) as f:
+        assert "training-set proposals of stage 'step1_rpn': 4/4 images" in f.read()
 
 
 def test_final_checkpoint_has_one_backbone_and_evaluates(uninterrupted, data_root):
@@ -191,6 +198,7 @@ def test_kill_and_resume(uninterrupted, data_root, tmp_path, kill_at, stage):
     proc = train(config, work, '--resume')
     log = proc.stdout + proc.stderr
     resumed = stage_log(log)
+    assert 'is not defined in message_hub' not in log  # the losses of earlier steps are not resumed
     checkpoint_iter = kill_at - kill_at % 2  # checkpoints every 2 iterations (and at stage ends)
     assert (resumed[0][1], resumed[0][2]) == (stage, f', resumed at {checkpoint_iter}')
     assert [name for _, name, _ in resumed] == STAGES[STAGES.index(stage):]
@@ -237,7 +245,7 @@ def test_two_processes_gloo(data_root, tmp_path):
 
 
 def test_child_config_overrides_one_stage(data_root, tmp_path):
-    """A config inheriting ours changes one stage in one line; the loop's total follows."""
+    """A config inheriting ours changes stages in one line each, and the loop's total to their sum."""
     work = tmp_path / 'child'
     base = write_config(data_root, work)
     child = str(tmp_path / 'child.py')
@@ -246,7 +254,8 @@ def test_child_config_overrides_one_stage(data_root, tmp_path):
                 "custom_hooks = _base_.custom_hooks\n"
                 "custom_hooks[0].stages.step1_rpn.max_iters = 4\n"
                 "custom_hooks[0].stages.step3_rpn.max_iters = 1\n"
-                "custom_hooks[0].stages.step4_fast_rcnn.evaluate = False\n")
+                "custom_hooks[0].stages.step4_fast_rcnn.evaluate = False\n"
+                "train_cfg = dict(max_iters=11)\n")
     log = train(child, work).stdout
     assert re.findall(r"'(\w+)' \(mode \w+\): iterations (\d+-\d+)", log) == [
         ('step1_rpn', '0-4'), ('step2_fast_rcnn', '4-7'), ('step3_rpn', '7-8'), ('step4_fast_rcnn', '8-11')]
@@ -306,7 +315,7 @@ def test_resume_after_the_stage_timeline_changed_is_refused(uninterrupted, tmp_p
     work = tmp_path / 'moved'
     config = copy_work(full_work, work)
     proc = train(config, work, '--resume', str(work / 'iter_4.pth'), '--cfg-options',
-                 'custom_hooks.0.stages.step1_rpn.max_iters=6', check=False)
+                 'custom_hooks.0.stages.step1_rpn.max_iters=6', 'train_cfg.max_iters=15', check=False)
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert re.search(r"cannot resume from iteration 4: stage 'step1_rpn' \(rpn, iterations 0-3 in the "
@@ -334,12 +343,132 @@ def test_auto_scale_lr_scales_every_stage(data_root, tmp_path):
     cfg.custom_hooks[0].stages.step4_fast_rcnn.evaluate = False
     cfg.dump(config)
     log = train(config, work, '--auto-scale-lr', '--cfg-options', 'custom_hooks.0.stages.step2_fast_rcnn.batch_size=4',
-                'custom_hooks.0.stages.step3_rpn.max_iters=1',
+                'custom_hooks.0.stages.step3_rpn.max_iters=1', 'train_cfg.max_iters=10',
                 'custom_hooks.0.stages.step1_rpn.optim_wrapper.optimizer.lr=0.01').stdout
     assert "Stage 'step1_rpn': auto_scale_lr: 1 process(es) x 1 images for a base batch of 1: lr x 1" in log
     assert "Stage 'step2_fast_rcnn': auto_scale_lr: 1 process(es) x 4 images for a base batch of 2: lr x 2" in log
     # step 1's own optim_wrapper override (lr 0.01) is merged into the config's optimiser
     assert re.search(iter_line('step1_rpn', 1, 10) + r' lr: 1\.0000e-02', log)
     assert re.search(iter_line('step2_fast_rcnn', 4, 10) + r' lr: 2\.0000e-03', log)
-    opt = torch.load(work / 'iter_6.pth', map_location='cpu', weights_only=False)['optimizer']
+    # step 2's optimiser, in a checkpoint inside the stage (a stage's end checkpoint holds none)
+    opt = torch.load(work / 'iter_4.pth', map_location='cpu', weights_only=False)['optimizer']
     assert np.isclose(opt['param_groups'][0]['initial_lr'], 0.002)
+
+
+def test_a_loop_length_other_than_the_sum_of_the_stages_is_refused(data_root, tmp_path):
+    work = tmp_path / 'length'
+    proc = train(write_config(data_root, work), work, '--cfg-options', 'train_cfg.max_iters=5', check=False)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert ('train_cfg.max_iters is 5, but the 4-step stages train 3 + 3 + 3 + 3 = 12 iterations: set '
+            'train_cfg.max_iters=12') in proc.stderr
+
+
+def test_a_second_run_on_a_locked_work_dir_is_refused(data_root, tmp_path):
+    work = tmp_path / 'locked'
+    config = write_config(data_root, work)
+    holder = lock_holder(work / 'alternating' / 'train.lock')
+    try:
+        proc = train(config, work, check=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert re.search(rf'train.lock: this work dir is in use by another training run \(process {holder.pid} on ',
+                     proc.stderr)
+    assert 'Iter(train)' not in proc.stdout and not (work / 'alternating' / 'initial_weights.pth').exists()
+
+
+def test_kill_during_the_step2_evaluation_resumes_with_the_metric(data_root, tmp_path):
+    """kill -9 in step 2's evaluation, after its end checkpoint: --resume evaluates again, and the
+    stage's end checkpoint and the last one carry the metric; the killed run's lock is taken over."""
+    work = tmp_path / 'work'
+    config = with_fault(data_root, work, dict(type='KillInValHook'), checkpoint_interval=100)
+    assert train(config, work, check=False).returncode == -9
+    assert (work / 'last_checkpoint').read_text() == str(work / 'iter_6.pth')
+    without_fault(config)
+    log = train(config, work, '--resume').stdout
+    assert "Evaluating stage 'step2_fast_rcnn'" in log and 'taking over from a run that ended' in log
+    for end in (6, 12):
+        hub = torch.load(work / f'iter_{end}.pth', map_location='cpu', weights_only=False)['message_hub']
+        assert 'pascal_voc/mAP' in hub['runtime_info']['alternating_metrics/step2_fast_rcnn']
+
+
+def test_a_stage_end_checkpoint_holds_no_optimiser(uninterrupted):
+    work, _ = uninterrupted
+    for end in (3, 6, 9, 12):
+        ckpt = torch.load(osp.join(work, f'iter_{end}.pth'), map_location='cpu', weights_only=False)
+        assert 'optimizer' not in ckpt and 'state_dict' in ckpt and 'random_state' in ckpt['meta']
+
+
+def losses(scalars_json):
+    with open(scalars_json) as f:
+        records = [json.loads(line) for line in f]
+    return {r['iter']: {k: v for k, v in r.items() if k.startswith('loss')} for r in records if 'loss' in r}
+
+
+def test_resumed_at_a_step_boundary_the_losses_are_those_of_the_uninterrupted_run(uninterrupted, tmp_path):
+    full_work, _ = uninterrupted
+    work = tmp_path / 'boundary'
+    config = copy_work(full_work, work)
+    before = set(glob.glob(str(work / '*' / 'vis_data' / 'scalars.json')))
+    train(config, work, '--resume', str(work / 'iter_6.pth'))
+    resumed = losses(*set(glob.glob(str(work / '*' / 'vis_data' / 'scalars.json'))) - before)
+    reference = losses(*glob.glob(str(full_work / '*' / 'vis_data' / 'scalars.json')))
+    assert sorted(resumed) == list(range(7, 13))
+    assert resumed == {i: reference[i] for i in range(7, 13)}
+
+
+def with_proposals(path, bboxes):
+    """The proposal file at ``path`` with the same header (stage, weights) and other boxes."""
+    props, meta = load_proposal_file(str(path))
+    save_proposal_file(str(path), {k: dict(v, bboxes=np.full_like(v['bboxes'], bboxes)) for k, v in props.items()},
+                       meta)
+
+
+def test_a_garbage_proposal_file_is_regenerated_at_the_step_boundary(uninterrupted, tmp_path):
+    full_work, _ = uninterrupted
+    work = tmp_path / 'garbage'
+    config = copy_work(full_work, work)
+    path = work / 'alternating' / 'proposals' / 'step1_rpn_train.npz'
+    with_proposals(path, np.nan)
+    log = train(config, work, '--resume', str(work / 'iter_3.pth')).stdout
+    assert 'proposals are not finite boxes' in log and "Generating training-set proposals of stage 'step1_rpn'" in log
+    assert np.isfinite(next(iter(load_proposal_file(str(path))[0].values()))['bboxes']).all()
+
+
+@pytest.mark.parametrize('bboxes,message', [(np.nan, 'proposals are not finite boxes'),
+                                            (1e9, r'leave the image by more than 16 pixels')])
+def test_a_garbage_proposal_file_inside_a_step_is_refused(uninterrupted, tmp_path, bboxes, message):
+    full_work, _ = uninterrupted
+    work = tmp_path / 'garbage'
+    config = copy_work(full_work, work)
+    with_proposals(work / 'alternating' / 'proposals' / 'step3_rpn_train.npz', bboxes)
+    proc = train(config, work, '--resume', str(work / 'iter_10.pth'), check=False)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr and 'Iter(train)' not in proc.stdout
+    assert re.search(rf'step3_rpn_train.npz: .*{message}.*; stage \'step4_fast_rcnn\' trains on the proposals of '
+                     r"stage 'step3_rpn' .* \(iter_9.pth\) to regenerate them", proc.stderr)
+
+
+def test_tampered_initial_weights_are_refused_on_resume(uninterrupted, tmp_path):
+    full_work, _ = uninterrupted
+    work = tmp_path / 'reset'
+    config = copy_work(full_work, work)
+    path = work / 'alternating' / 'initial_weights.pth'
+    state = torch.load(path, weights_only=True)
+    state['backbone.conv1.weight'] = state['backbone.conv1.weight'][:1]  # broadcastable by copy_
+    torch.save(state, path)
+    proc = train(config, work, '--resume', str(work / 'iter_4.pth'), check=False)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr and 'Iter(train)' not in proc.stdout
+    assert "initial_weights.pth: does not fit the model (key 'backbone.conv1.weight'" in proc.stderr
+
+
+def test_a_checkpoint_with_a_garbage_timeline_is_refused(uninterrupted, tmp_path):
+    full_work, _ = uninterrupted
+    work = tmp_path / 'timeline'
+    config = copy_work(full_work, work)
+    ckpt = torch.load(work / 'iter_4.pth', map_location='cpu', weights_only=False)
+    ckpt['meta']['alternating_stages'] = [dict(name='step1_rpn', mode='rpn', begin='zero', end=3)]
+    torch.save(ckpt, work / 'iter_4.pth')
+    proc = train(config, work, '--resume', str(work / 'iter_4.pth'), check=False)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert 'the checkpoint of iteration 4 (meta alternating_stages): bad stage' in proc.stderr

@@ -81,6 +81,8 @@ def test_prediction_matches_py_faster_rcnn_im_detect(seed):
     ref = detections_of_test_net(scores, boxes, 21)
     assert sum(len(r) for r in ref) >= 100  # the cap is exercised
     assert len(ours) == sum(len(r) for r in ref)
+    # One list sorted by score (mmdet's convention), not py-faster-rcnn's per-class arrays.
+    assert torch.all(ours.scores[:-1] >= ours.scores[1:])
     for j in range(20):
         mine = ours.labels == j
         expected = ref[j + 1]
@@ -99,3 +101,19 @@ def test_per_image_cap_keeps_ties():
     # strict score threshold: a score equal to it is dropped
     dets, _ = paper_multiclass_nms(bboxes, scores, 0.3, dict(type='nms', iou_threshold=0.3), 100)
     assert dets[:, 4].tolist() == pytest.approx([0.9])
+
+
+def test_detections_are_sorted_by_score_across_classes():
+    """py-faster-rcnn's per-class arrays would list class 0 (0.20, 0.14) before class 1 (0.97);
+    the output is one list by descending score, equal scores in class order."""
+    boxes = torch.tensor([[0., 0., 10., 10.], [50., 50., 60., 60.], [100., 100., 110., 110.],
+                          [150., 150., 160., 160.]])
+    scores = torch.tensor([[0.20, 0.00, 0.00, 0.80],   # class 0: 0.20
+                           [0.14, 0.00, 0.00, 0.86],   # class 0: 0.14
+                           [0.00, 0.97, 0.00, 0.03],   # class 1: 0.97
+                           [0.00, 0.00, 0.14, 0.86]])  # class 2: 0.14 (ties class 0's second)
+    dets, labels = paper_multiclass_nms(boxes.repeat(1, 3), scores, 0.05,
+                                        dict(type='nms', iou_threshold=0.3, offset=1), 100)
+    assert labels.tolist() == [1, 0, 0, 2]
+    assert dets[:, 4].tolist() == pytest.approx([0.97, 0.20, 0.14, 0.14])
+    assert dets[:, :4].tolist() == [boxes[2].tolist(), boxes[0].tolist(), boxes[1].tolist(), boxes[3].tolist()]

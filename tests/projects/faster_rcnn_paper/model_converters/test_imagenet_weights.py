@@ -1,4 +1,4 @@
-"""Tests of the ImageNet weight conversion (faster_rcnn_paper.utils.imagenet_weights).
+"""Tests of the ImageNet weight conversion (faster_rcnn_paper.model_converters.imagenet_weights).
 
 Source files are built here with random values in the shapes the real files have (torchvision's
 ``vgg16()`` state dict, py-faster-rcnn's ZF / VGG16 Caffe blobs); the shapes are written out
@@ -20,7 +20,7 @@ from mmengine.runner import load_checkpoint
 
 from faster_rcnn_paper.models.backbones import VGG16, ZFNet
 from faster_rcnn_paper.models.roi_heads import FastRCNNBBoxHead
-from faster_rcnn_paper.utils.imagenet_weights import (CAFFE_BGR_MEAN, TORCHVISION_RGB_MEAN,
+from faster_rcnn_paper.model_converters.imagenet_weights import (CAFFE_BGR_MEAN, TORCHVISION_RGB_MEAN,
                                                       TORCHVISION_RGB_STD,
                                                       adapt_conv1_to_caffe_input,
                                                       convert_imagenet_weights, convert_state_dict,

@@ -12,7 +12,7 @@ an MMEngine config::
         type='Pretrained', checkpoint='vgg16_caffe_layout.pth', prefix='backbone.')))
 
 Command line: ``python tools/model_converters/convert_imagenet_weights.py {vgg16-torchvision,zf-caffe,vgg16-caffe}
-SRC DST [--no-input-adapt]``.
+SRC DST [--no-input-adapt]``; SRC is a ``.caffemodel``, a ``.npz`` or a ``.pth`` file.
 
 Output file
 -----------
@@ -56,34 +56,21 @@ conv1_1 is unchanged. ``--no-input-adapt`` (``input_adapt=False``) copies conv1_
 users who switch the data preprocessor to torchvision's normalisation (RGB, mean ``255 m``,
 std ``255 s``).
 
-Source formats ``zf-caffe`` / ``vgg16-caffe`` (interchange format for Caffe models)
--------------------------------------------------------------------------------------
-py-faster-rcnn's ImageNet models are Caffe files (``ZF.v2.caffemodel``, ``VGG16.v2.caffemodel``);
-reading a caffemodel needs Caffe, so they are converted in two steps. First, with pycaffe, dump
-the parameter blobs to a flat dict ``{'<layer>.weight': array, '<layer>.bias': array}``::
+Source formats ``zf-caffe`` / ``vgg16-caffe`` (py-faster-rcnn's Caffe models)
+------------------------------------------------------------------------------
+py-faster-rcnn's ImageNet models are Caffe files, ``ZF.v2.caffemodel`` and ``VGG16.v2.caffemodel``
+(its ``data/scripts/fetch_imagenet_models.sh`` downloads them to ``data/imagenet_models/``). They are
+read directly, without Caffe (:mod:`.caffemodel`: the protobuf ``NetParameter``, current ``layer``
+and legacy V1 ``layers`` entries, blob ``shape`` or legacy num/channels/height/width)::
 
-    import caffe
-    import numpy as np
+    python tools/model_converters/convert_imagenet_weights.py zf-caffe ZF.v2.caffemodel checkpoints/zf_caffe_layout.pth
+    python tools/model_converters/convert_imagenet_weights.py vgg16-caffe VGG16.v2.caffemodel checkpoints/vgg16_caffe_layout.pth
 
-    # any prototxt whose layer names match, e.g. py-faster-rcnn's
-    # models/pascal_voc/ZF/faster_rcnn_end2end/test.prototxt (VGG16/... for VGG-16)
-    net = caffe.Net('test.prototxt', 'data/imagenet_models/ZF.v2.caffemodel', caffe.TEST)
-    layers = ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc6', 'fc7']
-    # VGG-16: ['conv1_1', 'conv1_2', 'conv2_1', 'conv2_2', 'conv3_1', 'conv3_2', 'conv3_3',
-    #          'conv4_1', 'conv4_2', 'conv4_3', 'conv5_1', 'conv5_2', 'conv5_3', 'fc6', 'fc7']
-    blobs = {}
-    for name in layers:
-        weight, bias = [blob.data for blob in net.params[name]]
-        blobs[name + '.weight'] = weight
-        blobs[name + '.bias'] = bias
-    np.savez('zf_caffe_blobs.npz', **blobs)
-    # or: torch.save({k: torch.from_numpy(v.copy()) for k, v in blobs.items()}, 'zf_caffe_blobs.pth')
-
-then ``python tools/model_converters/convert_imagenet_weights.py zf-caffe zf_caffe_blobs.npz zf_caffe_layout.pth``.
-
-The source file is a numpy ``.npz`` archive (read with ``allow_pickle=False``) or a ``torch.save``
-file of a dict (read with ``weights_only=True``; values may be tensors or numpy arrays, and a
-``{'<layer>': [weight, bias]}`` dict, as pycaffe's ``net.params`` lists them, is accepted too).
+A file whose name ends in ``.caffemodel`` is read as a Caffe model. The same formats also accept
+the blobs dumped to a flat dict ``{'<layer>.weight': array, '<layer>.bias': array}``: a numpy
+``.npz`` archive (read with ``allow_pickle=False``) or a ``torch.save`` file of a dict (read with
+``weights_only=True``; values may be tensors or numpy arrays, and a ``{'<layer>': [weight, bias]}``
+dict, as pycaffe's ``net.params`` lists them, is accepted too).
 Layer names are those of py-faster-rcnn's prototxts: ``conv1`` … ``conv5``, ``fc6``, ``fc7`` for
 ZF; ``conv1_1`` … ``conv5_3``, ``fc6``, ``fc7`` for VGG-16; other layers (``fc8``) are ignored.
 Shapes are Caffe's blob shapes: conv weights (out, in, kh, kw), biases (out,), InnerProduct
@@ -105,14 +92,18 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..models.backbones.imagenet_initialisation import IMAGENET_MODELS, TORCHVISION_VGG16_FORMAT
 from ..models.backbones.vgg16 import VGG16_BLOCKS
 from ..models.backbones.zf_net import ZF_CONVS
-from .atomic_write import atomic_torch_save
-from .checkpoint_safety import allow_mmengine_checkpoints
+from ..utils.atomic_write import atomic_torch_save
+from ..utils.checkpoint_safety import allow_mmengine_checkpoints
+from .caffemodel import CAFFEMODEL_SUFFIX, read_caffemodel
 
 ArrayLike = Union[Tensor, np.ndarray]
 
-SOURCE_FORMATS = ('vgg16-torchvision', 'zf-caffe', 'vgg16-caffe')
+VGG16_CAFFE_FORMAT = IMAGENET_MODELS['VGG16'].converter_format  # 'vgg16-caffe'
+ZF_CAFFE_FORMAT = IMAGENET_MODELS['ZFNet'].converter_format  # 'zf-caffe'
+SOURCE_FORMATS = (TORCHVISION_VGG16_FORMAT, ZF_CAFFE_FORMAT, VGG16_CAFFE_FORMAT)
 
 #: torchvision's ImageNet normalisation of RGB images in [0, 1].
 TORCHVISION_RGB_MEAN = (0.485, 0.456, 0.406)
@@ -178,11 +169,11 @@ def _zf_specs() -> List[LayerSpec]:
 
 def layer_specs(fmt: str) -> List[LayerSpec]:
     """The layers that format ``fmt`` (one of :data:`SOURCE_FORMATS`) provides, in network order."""
-    if fmt == 'vgg16-torchvision':
+    if fmt == TORCHVISION_VGG16_FORMAT:
         return _vgg16_specs(torchvision_names=True)
-    if fmt == 'vgg16-caffe':
+    if fmt == VGG16_CAFFE_FORMAT:
         return _vgg16_specs(torchvision_names=False)
-    if fmt == 'zf-caffe':
+    if fmt == ZF_CAFFE_FORMAT:
         return _zf_specs()
     raise ValueError(f'unknown source format {fmt!r}; expected one of {", ".join(SOURCE_FORMATS)}')
 
@@ -289,7 +280,7 @@ def convert_state_dict(source: Mapping[str, ArrayLike], fmt: str, input_adapt: b
     for i, spec in enumerate(specs):
         weight = _weight(source[f'{spec.source}.weight'], f'{origin}: {spec.source}.weight', spec)
         bias = _bias(source[f'{spec.source}.bias'], f'{origin}: {spec.source}.bias', spec)
-        if i == 0 and fmt == 'vgg16-torchvision' and input_adapt:
+        if i == 0 and fmt == TORCHVISION_VGG16_FORMAT and input_adapt:
             weight, bias = adapt_conv1_to_caffe_input(weight, bias)
         converted[f'{spec.target}.weight'] = weight
         converted[f'{spec.target}.bias'] = bias
@@ -306,19 +297,23 @@ def _is_npz(path: str) -> bool:
 
 
 def load_source_weights(path: Union[str, os.PathLike]) -> Dict[str, ArrayLike]:
-    """Reads a source file: a numpy ``.npz`` archive or a ``torch.save``-d dict (module docstring).
+    """Reads a source file: a Caffe ``.caffemodel``, a numpy ``.npz`` archive or a ``torch.save``-d
+    dict (module docstring), as ``{'<layer>.weight': ..., '<layer>.bias': ...}``.
 
-    Nothing in the file is executed: ``.npz`` is read with ``allow_pickle=False``, torch files with
-    ``weights_only=True`` (numpy arrays allowed). A ``{'state_dict': {...}}`` wrapper is unpacked
-    and ``{'<layer>': [weight, bias]}`` entries become ``'<layer>.weight'`` / ``'<layer>.bias'``.
+    Nothing in the file is executed: a ``.caffemodel`` is parsed as a protobuf message, ``.npz`` is
+    read with ``allow_pickle=False``, torch files with ``weights_only=True`` (numpy arrays allowed).
+    A ``{'state_dict': {...}}`` wrapper is unpacked and ``{'<layer>': [weight, bias]}`` entries
+    (a Caffe layer's blobs) become ``'<layer>.weight'`` / ``'<layer>.bias'``.
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is neither format, or does not hold a dict of arrays.
+        ValueError: the file is none of these formats, or does not hold a dict of arrays.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'{path}: no such file')
+    if path.endswith(CAFFEMODEL_SUFFIX):
+        return _split_layer_blobs(read_caffemodel(path), path)
     if _is_npz(path):
         try:
             with np.load(path, allow_pickle=False) as archive:
@@ -333,12 +328,19 @@ def load_source_weights(path: Union[str, os.PathLike]) -> Dict[str, ArrayLike]:
     except OSError:
         raise
     except Exception as exc:  # the weights-only unpickler fails in many ways on foreign files
-        raise ValueError(f'{path}: neither a numpy .npz archive nor a torch file that loads with '
-                         f'weights_only=True ({type(exc).__name__}: {exc})') from exc
+        raise ValueError(f'{path}: neither a Caffe model (name it *{CAFFEMODEL_SUFFIX}), a numpy .npz '
+                         'archive nor a torch file that loads with weights_only=True '
+                         f'({type(exc).__name__}: {exc})') from exc
     if isinstance(loaded, Mapping) and isinstance(loaded.get('state_dict'), Mapping):
         loaded = loaded['state_dict']
     if not isinstance(loaded, Mapping):
         raise ValueError(f'{path}: expected a dict of weights, got {type(loaded).__name__}')
+    return _split_layer_blobs(loaded, path)
+
+
+def _split_layer_blobs(loaded: Mapping, path: str) -> Dict[str, ArrayLike]:
+    """``{'<layer>': [weight, bias]}`` entries as ``'<layer>.weight'`` / ``'<layer>.bias'``; other
+    entries unchanged."""
     weights = {}
     for key, value in loaded.items():
         if isinstance(value, (list, tuple)):
@@ -357,7 +359,7 @@ def convert_imagenet_weights(fmt: str, src: Union[str, os.PathLike], dst: Union[
     Args:
         fmt: one of :data:`SOURCE_FORMATS`.
         src: the source file (module docstring).
-        dst: the checkpoint to write (atomically; overwritten if it exists).
+        dst: the checkpoint to write (atomically; overwritten if it exists; its folder is created).
         input_adapt: fold torchvision's input normalisation into conv1_1 (``vgg16-torchvision``).
 
     Returns:
@@ -370,6 +372,7 @@ def convert_imagenet_weights(fmt: str, src: Union[str, os.PathLike], dst: Union[
     checkpoint = dict(
         state_dict=state_dict,
         meta=dict(source=os.path.basename(src), format=fmt,
-                  input_adapted=bool(input_adapt and fmt == 'vgg16-torchvision')))
+                  input_adapted=bool(input_adapt and fmt == TORCHVISION_VGG16_FORMAT)))
+    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     atomic_torch_save(checkpoint, str(dst))
     return checkpoint

@@ -1,0 +1,52 @@
+"""The private MMEngine 0.10 names this project relies on, in one place (each has no public
+equivalent; a new MMEngine release that renames one breaks only this file).
+"""
+from mmengine.analysis.complexity_analysis import _DEFAULT_SUPPORTED_ACT_OPS, _DEFAULT_SUPPORTED_FLOP_OPS
+from mmengine.analysis.jit_analysis import _IGNORED_OPS
+from mmengine.runner import BaseLoop
+# The infinite iterator ``IterBasedTrainLoop`` draws batches from (re-iterates the dataloader,
+# advancing the sampler's epoch); a stage that swaps the loop's dataloader needs one of its own.
+from mmengine.runner.loops import _InfiniteDataloaderIterator as InfiniteDataloaderIterator
+
+__all__ = ['InfiniteDataloaderIterator', 'is_training_run', 'is_resuming', 'set_max_iters', 'add_flop_handles',
+           'forget_resumed_key', 'ignore_ops', 'add_activation_handles']
+
+
+def is_training_run(runner) -> bool:
+    """True inside ``Runner.train()``: it builds ``runner._train_loop`` from its config before
+    ``before_run``, while a test or val run leaves it a config (``runner.train_loop`` would build it)."""
+    return isinstance(getattr(runner, '_train_loop', None), BaseLoop)
+
+
+def is_resuming(runner) -> bool:
+    """True when the run resumes (``--resume``): ``Runner`` keeps the flag as ``_resume`` only."""
+    return bool(getattr(runner, '_resume', False))
+
+
+def set_max_iters(loop, max_iters: int) -> None:
+    """``IterBasedTrainLoop.max_iters`` is a read-only property over ``_max_iters``."""
+    loop._max_iters = max_iters
+
+
+def add_flop_handles(handles: dict) -> None:
+    """Adds jit-op FLOP counters to the table every ``FlopAnalyzer`` starts from (MMEngine has no
+    public registry; ``get_model_complexity_info`` builds its analyzer from this table)."""
+    _DEFAULT_SUPPORTED_FLOP_OPS.update(handles)
+
+
+def forget_resumed_key(message_hub, key: str) -> None:
+    """Drops ``key`` from the keys a checkpoint's message hub lists for resuming (``_resumed_keys``):
+    a scalar popped from ``log_scalars`` but still listed makes every resume warn "resumed key:
+    ... is not defined in message_hub"."""
+    message_hub._resumed_keys.pop(key, None)
+
+
+def add_activation_handles(handles: dict) -> None:
+    """Adds jit-op handles to the table every ``ActivationAnalyzer`` starts from (as above)."""
+    _DEFAULT_SUPPORTED_ACT_OPS.update(handles)
+
+
+def ignore_ops(names) -> None:
+    """Adds op names to the set every analyzer skips without an "Unsupported operator" warning where
+    it has no handle for them (MMEngine keeps pooling, NMS and the like there)."""
+    _IGNORED_OPS.update(names)
