@@ -1,4 +1,8 @@
 """Tests of faster_rcnn_ops.roi_pool: Caffe semantics, autograd, registration and bad input."""
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 from torch.library import opcheck
@@ -82,19 +86,55 @@ def test_channels_last_and_non_contiguous_inputs_agree():
     assert torch.equal(cl, expected) and torch.equal(nc, expected)
 
 
+def _forward_and_backward(f, rois):
+    out, arg = OP(f, rois, 0.5, 7, 7)
+    # exact values (linspace rounds differently under each vector width of torch's own kernels)
+    grad = ((torch.arange(out.numel()) % 13 - 6) / 8).to(f.dtype).reshape(out.shape)
+    return out, arg, OP_BACKWARD(grad, arg, rois, f.shape[0], f.shape[1], f.shape[2], f.shape[3])
+
+
 def test_thread_count_does_not_change_result():
     g = torch.Generator().manual_seed(2)
-    f = torch.randn(1, 40, 12, 12, generator=g)
-    rois = random_rois(30, 1, 12, 12, 0.5, g, torch.float32)
+    f = torch.randn(2, 40, 12, 12, generator=g)
+    rois = random_rois(30, 2, 12, 12, 0.5, g, torch.float32)
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        one = OP(f, rois, 0.5, 7, 7)
+        one = _forward_and_backward(f, rois)
         torch.set_num_threads(2)
-        two = OP(f, rois, 0.5, 7, 7)
+        two = _forward_and_backward(f, rois)
     finally:
         torch.set_num_threads(threads)
-    assert torch.equal(one[0], two[0]) and torch.equal(one[1], two[1])
+    assert all(torch.equal(a, b) for a, b in zip(one, two))
+
+
+# Runs the op on saved inputs in a fresh process, whose ATEN_CPU_CAPABILITY picks the kernel's
+# vector width (simd.h: simd_isa()).
+_RUN_SAVED = """
+import sys, torch, faster_rcnn_ops
+from tests.custom_ops.test_roi_pool import _forward_and_backward
+cases = torch.load(sys.argv[1])
+torch.save([_forward_and_backward(f, rois) for f, rois in cases], sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize('capability', ['default', 'avx2'])
+def test_vector_width_does_not_change_result(capability, tmp_path):
+    """The 16-byte (SSE2 / NEON) and AVX2 forms of the forward kernel give the results of the
+    widest this CPU runs (AVX-512 where it has it), bit for bit."""
+    g = torch.Generator().manual_seed(4)
+    cases = []
+    for dtype in (torch.float32, torch.float64):
+        f = torch.randn(2, 37, 12, 13, generator=g, dtype=torch.float64).to(dtype)  # 37: a partial block
+        cases.append((f, random_rois(40, 2, 12, 13, 0.5, g, dtype)))
+    torch.save(cases, tmp_path / 'in.pt')
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, ATEN_CPU_CAPABILITY=capability,
+               PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH')) if p))
+    subprocess.run([sys.executable, '-c', _RUN_SAVED, str(tmp_path / 'in.pt'), str(tmp_path / 'out.pt')],
+                   env=env, check=True)
+    for (f, rois), theirs in zip(cases, torch.load(tmp_path / 'out.pt')):
+        assert all(torch.equal(a, b) for a, b in zip(_forward_and_backward(f, rois), theirs))
 
 
 def _opcheck_samples():

@@ -126,7 +126,7 @@ def test_demo_summary_gives_each_steps_contribution_and_speed(tmp_path, monkeypa
         with open(osp.join(out_dir, 'recall.json'), 'w') as f:
             json.dump(dict(iou=[0.45, 0.5, 0.55], proposal_nums=[300], recall=[[1.0, value, 0.1]]), f)
     monkeypatch.setattr(demo, 'run', paper_table_recall)
-    steps = demo.step_report(config, str(work), 0.5349, 7, str(tmp_path / 'steps'), '/elsewhere/toy')
+    steps = demo.step_report(config, str(work), 0.5349, 7, str(tmp_path / 'steps'), '/elsewhere/toy', 4)
     # the RPN steps' end checkpoints, steps 1 and 3
     assert [(c[2], c[3], c[4]) for c in commands] == [('recall', config, str(work / 'iter_10.pth')),
                                                       ('recall', config, str(work / 'iter_30.pth'))]
@@ -135,6 +135,7 @@ def test_demo_summary_gives_each_steps_contribution_and_speed(tmp_path, monkeypa
         options = cmd[cmd.index('--cfg-options') + 1:]
         assert options[0] == 'test_dataloader.dataset.indices=7'
         assert 'test_dataloader.dataset.data_root=/elsewhere/toy/VOCdevkit/' in options  # --data-root
+        assert 'randomness.seed=4' in options  # --seed
     assert [(s['step'], s['name'], s['iterations'], s['value']) for s in steps] == [
         (1, 'step1_rpn', [0, 10], 0.8), (2, 'step2_fast_rcnn', [10, 20], 0.4123),
         (3, 'step3_rpn', [20, 30], 0.9), (4, 'step4_fast_rcnn', [30, 40], 0.5349)]
@@ -168,8 +169,8 @@ def test_demo_summary_says_why_a_step_has_no_number(tmp_path, monkeypatch):
     work = tmp_path / 'work'
     fake_run(work, step2_map=None)  # step 2 ran with evaluate=False
     os.remove(work / 'iter_30.pth')
-    monkeypatch.setattr(demo, 'step_recall', lambda config, ckpt, out, n, data_root: 0.5)
-    steps = demo.step_report(config, str(work), 0.5, 100, str(tmp_path / 'steps'), 'data/toy')
+    monkeypatch.setattr(demo, 'step_recall', lambda config, ckpt, out, n, data_root, seed: 0.5)
+    steps = demo.step_report(config, str(work), 0.5, 100, str(tmp_path / 'steps'), 'data/toy', 0)
     assert steps[1]['value'] is None and 'evaluate=False for step2_fast_rcnn' in steps[1]['note']
     assert steps[2]['value'] is None and 'iter_30.pth not found' in steps[2]['note']
     lines = demo.format_steps(steps)
@@ -197,8 +198,27 @@ def test_demo_points_every_tool_at_its_data_root(tmp_path, monkeypatch):
     options = train[train.index('--cfg-options') + 1:]
     voc = osp.join(str(root), 'VOCdevkit') + '/'
     assert options == [f'train_dataloader.dataset.data_root={voc}', f'val_dataloader.dataset.data_root={voc}',
-                       f'test_dataloader.dataset.data_root={voc}',
+                       f'test_dataloader.dataset.data_root={voc}', 'randomness.seed=0',
                        f"model.init_cfg.checkpoint={root / 'stand_in_imagenet_zf.pth'}"]
+
+
+def test_demo_seed_reaches_data_stand_in_and_training(tmp_path, monkeypatch):
+    """--seed S: the toy data with seed S, the stand-in pre-training with S + 7 (never the demo's own
+    images), training (and, through the same options, evaluation) with randomness.seed=S."""
+    demo = load_tool('demo/demo')
+    commands = []
+
+    def fake(cmd):
+        commands.append(cmd)
+        if cmd[1] == 'tools/train.py':
+            raise SystemExit('recorded')
+    monkeypatch.setattr(demo, 'run', fake)
+    with pytest.raises(SystemExit):
+        demo.main(['--data-root', str(tmp_path / 'toy'), '--work-dir', str(tmp_path / 'work'), '--seed', '5'])
+    data, stand_in, train = commands
+    assert data[1] == 'tools/demo/make_toy_voc.py' and data[data.index('--seed') + 1] == '5'
+    assert stand_in[1] == 'tools/demo/pretrain_toy_backbone.py' and stand_in[stand_in.index('--seed') + 1] == '12'
+    assert 'randomness.seed=5' in train[train.index('--cfg-options') + 1:]
 
 
 def test_demo_step_report_on_a_real_4_step_run(tmp_path):
@@ -215,7 +235,7 @@ def test_demo_step_report_on_a_real_4_step_run(tmp_path):
     logged = [json.loads(line) for path in work.glob('*/vis_data/scalars.json') for line in path.open()]
     step2_map = [r['pascal_voc/mAP'] for r in logged if 'pascal_voc/mAP' in r]
     assert len(step2_map) == 1  # the hook evaluated step 2 once, at its end
-    steps = demo.step_report(config, str(work), 0.25, 1, str(tmp_path / 'steps'), str(tmp_path / 'voc'))
+    steps = demo.step_report(config, str(work), 0.25, 1, str(tmp_path / 'steps'), str(tmp_path / 'voc'), 0)
     assert steps[1]['value'] == pytest.approx(step2_map[0], abs=1e-4)
     assert steps[3]['value'] == 0.25
     for k in (0, 2):

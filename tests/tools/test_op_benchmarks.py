@@ -2,7 +2,7 @@
 import torch
 
 from faster_rcnn_ops import roi_pool, roi_warp
-from faster_rcnn_paper.utils import op_benchmarking
+from faster_rcnn_ops import benchmarking as op_benchmarking
 from tests.tools import load_tool
 
 benchmark_roi_pool = load_tool('analysis_tools/benchmark_roi_pool')

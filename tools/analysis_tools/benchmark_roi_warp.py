@@ -18,9 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from faster_rcnn_ops import roi_warp
-from faster_rcnn_paper.utils.op_benchmarking import (STRIDE, paper_workloads, parse_benchmark_args, pass_of,
-                                                     ratio_line, timed)
-from faster_rcnn_paper.utils.tool_errors import run_tool
+from faster_rcnn_ops.benchmarking import (STRIDE, paper_workloads, parse_benchmark_args, pass_of, ratio_line,
+                                          timed)
 
 SAMPLING_RATIO = 2
 COORD_LIMIT = 2.0**24
@@ -101,4 +100,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(main() and 0)

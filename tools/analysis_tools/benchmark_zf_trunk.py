@@ -19,8 +19,7 @@ from torch.nn import functional as F
 
 from faster_rcnn_paper.models.backbones import ZFNet
 from faster_rcnn_paper.models.layers import WithinChannelLRN
-from faster_rcnn_paper.utils.op_benchmarking import parse_benchmark_args, pass_of, timed
-from faster_rcnn_paper.utils.tool_errors import run_tool
+from faster_rcnn_ops.benchmarking import parse_benchmark_args, pass_of, timed
 
 # (label, batch, height, width): the demo's Fast R-CNN batch and one paper-scale image
 INPUTS = [('2 x 320x480', 2, 320, 480), ('1 x 600x1000', 1, 600, 1000)]
@@ -89,4 +88,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    from faster_rcnn_paper.utils.tool_errors import run_tool
+    sys.exit(run_tool(lambda argv: main(argv) and 0))

@@ -1,7 +1,10 @@
 """`make demo`: the whole paper, offline, on 2 CPU cores — data, stand-in ImageNet pre-training,
 4-step alternating training, evaluation of each step, pictures and a loss curve.
 
-    python tools/demo/demo.py [--data-root data/toy] [--work-dir work_dirs/demo] [--fresh]
+    python tools/demo/demo.py [--data-root data/toy] [--work-dir work_dirs/demo] [--seed 0] [--fresh]
+
+``--seed`` fixes every phase (data, stand-in, training, evaluation): two fresh runs with one seed on
+one machine and thread count print the same recalls, mAP and per-class AP.
 
 Phases (the first three skipped when their output already exists, so an interrupted demo continues):
 1. generate the toy VOC-format dataset (tools/demo/make_toy_voc.py);
@@ -38,6 +41,9 @@ CONFIG = osp.join(REPO, 'configs', 'faster_rcnn_zf_alternating_toyvoc.py')
 # paper's Table 2 runs the detector on 300 proposals; Fig. 4 plots recall against IoU).
 RECALL_PROPOSALS, RECALL_IOU = 300, 0.5
 MAP_NAME = 'mAP (VOC07 11-point)'
+# The stand-in pre-training's seed is the data seed plus this: its images are never the demo's own
+# (for the default seed 0 it is pretrain_toy_backbone.py's default, 7).
+STAND_IN_SEED_OFFSET = 7
 
 
 def banner(text):
@@ -62,13 +68,14 @@ def voc_root(data_root: str) -> str:
     return osp.join(data_root, 'VOCdevkit') + '/'
 
 
-def data_root_options(data_root: str) -> list:
+def data_root_options(data_root: str, seed: int) -> list:
     """``--cfg-options`` that point CONFIG (written for ``data/toy/``) at the toy dataset under
-    ``data_root``: every tool the demo runs on CONFIG gets them (training also the stand-in weights
-    made there), so that ``--data-root`` changes what is trained and tested, not only
-    where the data is written."""
+    ``data_root`` and seed the run with the demo's ``seed`` (MMEngine's ``randomness``): every tool
+    the demo runs on CONFIG gets them (training also the stand-in weights made there), so that
+    ``--data-root`` changes what is trained and tested, not only where the data is written, and one
+    ``--seed`` fixes every phase."""
     loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    return [f'{loader}.dataset.data_root={voc_root(data_root)}' for loader in loaders]
+    return [f'{loader}.dataset.data_root={voc_root(data_root)}' for loader in loaders] + [f'randomness.seed={seed}']
 
 
 def per_class_ap(config, results_file, data_root):
@@ -136,13 +143,13 @@ def map_of(metrics: dict) -> float:
     return float(metrics[keys[0]])
 
 
-def step_recall(config: str, checkpoint: str, out_dir: str, num_images: int, data_root: str) -> float:
+def step_recall(config: str, checkpoint: str, out_dir: str, num_images: int, data_root: str, seed: int) -> float:
     """Recall of the top RECALL_PROPOSALS proposals at IoU RECALL_IOU of ``checkpoint``'s RPN on the
     first ``num_images`` images of the test split (tools/paper/paper_table.py recall, which also writes
     its Fig. 4 table and plot into ``out_dir``)."""
     run([sys.executable, 'tools/paper/paper_table.py', 'recall', config, checkpoint, '--proposal-nums',
          str(RECALL_PROPOSALS), '--out-dir', out_dir, '--cfg-options',
-         f'test_dataloader.dataset.indices={num_images}', *data_root_options(data_root)])
+         f'test_dataloader.dataset.indices={num_images}', *data_root_options(data_root, seed)])
     with open(osp.join(out_dir, 'recall.json')) as f:
         record = json.load(f)
     column = [round(t, 2) for t in record['iou']].index(RECALL_IOU)
@@ -150,7 +157,7 @@ def step_recall(config: str, checkpoint: str, out_dir: str, num_images: int, dat
 
 
 def step_report(config: str, work_dir: str, final_map: float, recall_images: int, out_dir: str,
-                data_root: str) -> list:
+                data_root: str, seed: int) -> list:
     """One entry per step of the run in ``work_dir`` (its ``alternating/stages.json``): iterations,
     seconds per iteration (from its JSON log) and what the step contributed — proposal recall after
     an RPN step, mAP after a Fast R-CNN step (the last one's is ``final_map``, tools/test.py's)."""
@@ -177,7 +184,7 @@ def step_report(config: str, work_dir: str, final_map: float, recall_images: int
             entry.update(metric=f'proposal recall (IoU {RECALL_IOU:g}, top {RECALL_PROPOSALS})', source=checkpoint)
             if osp.isfile(checkpoint):
                 entry['value'] = round(step_recall(config, checkpoint, osp.join(out_dir, stage['name']),
-                                                   recall_images, data_root), 4)
+                                                   recall_images, data_root, seed), 4)
             else:
                 entry['note'] = (f'{checkpoint} not found (removed by max_keep_ckpts when the step ends '
                                  'on a checkpoint interval?)')
@@ -245,7 +252,9 @@ def main(argv=None):
     parser.add_argument('--data-root', default='data/toy')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--num-trainval', type=int, default=200)
-    parser.add_argument('--seed', type=int, default=0, help="the toy data's seed (tools/demo/make_toy_voc.py)")
+    parser.add_argument('--seed', type=int, default=0,
+                        help="the toy data's seed (tools/demo/make_toy_voc.py); also seeds the stand-in "
+                        f'pre-training (with seed + {STAND_IN_SEED_OFFSET}), the training and the evaluation')
     parser.add_argument('--num-test', type=int, default=100)
     parser.add_argument('--pretrain-iters', type=int, default=200)
     parser.add_argument('--pictures', type=int, default=9, help='test images in the picture grid (3 per row)')
@@ -279,7 +288,7 @@ def main(argv=None):
     t = time.time()
     weights = osp.join(data_root, 'stand_in_imagenet_zf.pth')
     run_once(weights, [sys.executable, 'tools/demo/pretrain_toy_backbone.py', CONFIG, weights, '--iters',
-                       str(args.pretrain_iters)])
+                       str(args.pretrain_iters), '--seed', str(args.seed + STAND_IN_SEED_OFFSET)])
     times['pretrain'] = time.time() - t
 
     banner('3/6  Faster R-CNN, 4-step alternating training (tools/train.py)')
@@ -287,21 +296,22 @@ def main(argv=None):
     final = final_model(work_dir)
     resume = ['--resume'] if osp.isfile(osp.join(work_dir, 'last_checkpoint')) else []
     run_once(final, [sys.executable, 'tools/train.py', CONFIG, '--work-dir', args.work_dir, *resume,
-                     '--cfg-options', *data_root_options(data_root), f'model.init_cfg.checkpoint={weights}'])
+                     '--cfg-options', *data_root_options(data_root, args.seed), f'model.init_cfg.checkpoint={weights}'])
     times['train'] = time.time() - t
 
     banner('4/6  Evaluation on the test split (tools/test.py): VOC07 11-point mAP@0.5')
     t = time.time()
     results = osp.join(work_dir, 'test', 'results.pkl')
     run([sys.executable, 'tools/test.py', CONFIG, final, '--work-dir', osp.join(args.work_dir, 'test'),
-         '--out', results, '--cfg-options', *data_root_options(data_root)])
+         '--out', results, '--cfg-options', *data_root_options(data_root, args.seed)])
     mean_ap, class_ap = per_class_ap(CONFIG, results, data_root)
     times['test'] = time.time() - t
 
     banner(f'5/6  Each step on the test split: proposal recall after steps 1 and 3 (top {RECALL_PROPOSALS}, '
            f'IoU {RECALL_IOU:g}), mAP after steps 2 and 4, s/iteration')
     t = time.time()
-    steps = step_report(CONFIG, work_dir, mean_ap, args.recall_images, osp.join(work_dir, 'steps'), data_root)
+    steps = step_report(CONFIG, work_dir, mean_ap, args.recall_images, osp.join(work_dir, 'steps'), data_root,
+                        args.seed)
     times['steps'] = time.time() - t
 
     banner('6/6  Pictures of detections and the loss curve')
