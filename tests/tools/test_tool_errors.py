@@ -179,7 +179,7 @@ def test_user_errors_of_train_and_test_are_one_line(tiny):
         train('--work-dir', osp.join(a_file, 'sub')),
         train('--work-dir', work, '--cfg-options', f'load_from={crafted}'),
         train('--work-dir', str(resumed), '--resume'),
-        train('--work-dir', work, '--cfg-options', 'model.init_cfg.type=Pretrained',
+        train('--work-dir', work, '--cfg-options', 'model.init_cfg._delete_=True', 'model.init_cfg.type=Pretrained',
               f'model.init_cfg.checkpoint={crafted}'),
         train('--work-dir', work, '--cfg-options', f'train_dataloader.dataset.data_root={empty_root}'),
         train('--work-dir', work, '--cfg-options', f'train_dataloader.dataset.data_root={bad_root}'),
@@ -193,7 +193,7 @@ def test_user_errors_of_train_and_test_are_one_line(tiny):
     assert_one_line_error(results[0], 'config key model.backbone.typo_arg: ZFNet has no argument')
     assert_one_line_error(results[1], "config key model.rpn_head.type: 'PaperRPNHeadd' is not in the")
     assert_one_line_error(results[2], f'--work-dir {a_file} is an existing file')
-    assert_one_line_error(results[3], 'cannot be written')
+    assert_one_line_error(results[3], f'{a_file} is an existing file, not a directory')  # a dir under a file
     for result in results[4:7]:  # load_from, last_checkpoint (--resume), init_cfg
         assert_one_line_error(result, refused, 'argparse.Namespace')
     assert_one_line_error(results[7], 'has an object to train on', 'ImageSets/Main/trainval.txt')

@@ -16,7 +16,6 @@ annotation with ``bbox = [x1, y1, x2 - x1, y2 - y1]`` from the dataset's 0-based
 and ``iscrowd = 1`` for ``difficult`` objects (COCO's "ignore": not trained on, not counted by
 ``CocoMetric``), as the VOC pipeline ignores them.
 """
-import argparse
 import json
 import os
 import os.path as osp
@@ -28,7 +27,7 @@ from mmengine.registry import init_default_scope
 import faster_rcnn_paper  # noqa: F401  (registers PaperVOCDataset)
 from faster_rcnn_paper.datasets import PaperVOCDataset
 from faster_rcnn_paper.utils import UserInputError, atomic_write
-from faster_rcnn_paper.utils.tool_errors import run_tool
+from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 
 YEARS = ('2007', '2012')
 SPLITS = ('train', 'val', 'trainval', 'test')
@@ -74,7 +73,7 @@ def convert(devkit: str, out_dir: str, classes) -> list:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = tool_parser(__doc__.split('\n')[0])
     parser.add_argument('devkit', help='the VOCdevkit folder (holding VOC2007/ and/or VOC2012/)')
     parser.add_argument('-o', '--out-dir', required=True, help='where to write the json files')
     parser.add_argument('--classes', nargs='+', default=list(VOCDataset.METAINFO['classes']),

@@ -128,6 +128,7 @@ def detect(config: str, checkpoint: str, inputs: List[str], out_dir: str,
                       for box, score, label in zip(pred.bboxes[keep], pred.scores[keep], pred.labels[keep])]
         report.append(dict(image=path, picture=names[path], detections=detections))
         mmcv.imwrite(mmcv.rgb2bgr(picture), osp.join(out_dir, names[path]))  # creates its folder
+    os.makedirs(out_dir, exist_ok=True)
     with open(osp.join(out_dir, 'detections.json'), 'w') as f:
         json.dump(report, f, indent=1)
     return report

@@ -26,14 +26,17 @@ def read_config(path: str) -> Config:
 
 
 def check_writable_dir(path: str, what: str) -> None:
-    """Create the directory ``path`` if needed and check that a file can be written in it; an
-    existing file of that name, or a directory that cannot be created or written, is a
-    :class:`UserInputError` naming ``what`` (e.g. ``--work-dir``) and the path."""
-    if osp.exists(path) and not osp.isdir(path):
-        raise UserInputError(f'{what} {path} is an existing file, not a directory; give a directory')
+    """Check, without creating anything, that the directory ``path`` can be created (or exists) and
+    be written: an existing file of that name or above it, or a directory that cannot be written,
+    is a :class:`UserInputError` naming ``what`` (e.g. ``--work-dir``) and the path."""
+    existing = osp.abspath(path)
+    while not osp.exists(existing):  # the nearest folder that exists: the run creates the rest
+        existing = osp.dirname(existing)
+    if not osp.isdir(existing):
+        where = '' if existing == osp.abspath(path) else f': {existing}'
+        raise UserInputError(f'{what} {path}{where} is an existing file, not a directory; give a directory')
     try:
-        os.makedirs(path, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as error:
         raise UserInputError(f'{what} {path} cannot be written ({error.strerror or error}); give a '
@@ -50,9 +53,14 @@ def add_cfg_options_arg(parser) -> None:
 
 
 def apply_cfg_options(cfg: Config, args) -> None:
-    """Merge ``--cfg-options`` (if given) into ``cfg``."""
+    """Merge ``--cfg-options`` (if given) into ``cfg``; a key set as a dict where the config holds
+    another type (e.g. ``model.init_cfg.type=...`` where ``init_cfg`` is None) is one line."""
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+        try:
+            cfg.merge_from_dict(args.cfg_options)
+        except TypeError as error:  # mmengine's "... cannot inherit from base because ..."
+            raise UserInputError(f'--cfg-options: {" ".join(str(error).split())} (on the command line: '
+                                 'KEY._delete_=True first)') from error
 
 
 def add_common_args(parser) -> None:
