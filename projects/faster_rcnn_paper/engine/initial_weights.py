@@ -54,9 +54,9 @@ def load_initial_weights(runner, model, work_dir: str) -> Dict[str, torch.Tensor
     wrong = sorted(set(state) ^ set(expected)) or [k for k in expected if state[k].shape != expected[k].shape]
     if wrong:
         raise _refuse(path, f'does not fit the model (key {wrong[0]!r}: missing, extra or another shape)')
-    recorded = runner.message_hub.get_info(INITIAL_WEIGHTS_KEY)
-    if recorded != weights_fingerprint(state):
-        raise _refuse(path, f'its fingerprint {weights_fingerprint(state)} is not the one the run '
+    recorded, found = runner.message_hub.get_info(INITIAL_WEIGHTS_KEY), weights_fingerprint(state)
+    if recorded != found:
+        raise _refuse(path, f'its fingerprint {found} is not the one the run '
                       f'recorded when it wrote them ({recorded})')
     return state
 

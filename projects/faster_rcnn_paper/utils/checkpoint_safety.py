@@ -21,6 +21,7 @@ from typing import List, Tuple
 import numpy as np
 import torch
 
+from .mmengine_private import local_checkpoint_loader
 from .user_input_error import UserFileNotFoundError, UserInputError
 
 
@@ -111,5 +112,5 @@ def allow_mmengine_checkpoints() -> None:
     makes MMEngine's local checkpoint loader report a missing or refused file as a user error."""
     from mmengine.runner.checkpoint import CheckpointLoader, load_from_local
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
-    if not getattr(CheckpointLoader._get_checkpoint_loader(''), 'checked', False):
+    if not getattr(local_checkpoint_loader(), 'checked', False):  # wrapped once, however often called
         CheckpointLoader.register_scheme(prefixes='', loader=checked_local_loader(load_from_local), force=True)

@@ -9,7 +9,7 @@ from mmengine.runner import BaseLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator as InfiniteDataloaderIterator
 
 __all__ = ['InfiniteDataloaderIterator', 'is_training_run', 'is_resuming', 'set_max_iters', 'add_flop_handles',
-           'forget_resumed_key', 'ignore_ops', 'add_activation_handles']
+           'forget_resumed_key', 'ignore_ops', 'add_activation_handles', 'local_checkpoint_loader']
 
 
 def is_training_run(runner) -> bool:
@@ -50,3 +50,10 @@ def ignore_ops(names) -> None:
     """Adds op names to the set every analyzer skips without an "Unsupported operator" warning where
     it has no handle for them (MMEngine keeps pooling, NMS and the like there)."""
     _IGNORED_OPS.update(names)
+
+
+def local_checkpoint_loader():
+    """The loader ``CheckpointLoader`` uses for local paths (the ``''`` scheme): MMEngine registers
+    loaders publicly (``register_scheme``) but has no public lookup of the one in place."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    return CheckpointLoader._get_checkpoint_loader('')

@@ -60,7 +60,7 @@ def missing_weights_message(key: str, checkpoint: str, backbone_type: Optional[s
         if model.converter_format == IMAGENET_MODELS['VGG16'].converter_format:
             source += (f" (or, not the paper's initialisation: torchvision's vgg16-397923af.pth with "
                        f'format {TORCHVISION_VGG16_FORMAT})')
-    return (f'{key}: {checkpoint} does not exist. The paper trains from ImageNet weights (§4): {source}; '
+    return (f'{key}: {checkpoint} does not exist. The paper trains from ImageNet weights (§3.1.3): {source}; '
             'to train from scratch instead, set model.init_cfg=None (e.g. --cfg-options '
             'model.init_cfg=None)')
 
