@@ -1,15 +1,21 @@
 """The private MMEngine 0.10 names this project relies on, in one place (each has no public
 equivalent; a new MMEngine release that renames one breaks only this file).
 """
+import contextlib
+import logging
+from typing import Iterator, List
+
 from mmengine.analysis.complexity_analysis import _DEFAULT_SUPPORTED_ACT_OPS, _DEFAULT_SUPPORTED_FLOP_OPS
 from mmengine.analysis.jit_analysis import _IGNORED_OPS
 from mmengine.runner import BaseLoop
 # The infinite iterator ``IterBasedTrainLoop`` draws batches from (re-iterates the dataloader,
 # advancing the sampler's epoch); a stage that swaps the loop's dataloader needs one of its own.
 from mmengine.runner.loops import _InfiniteDataloaderIterator as InfiniteDataloaderIterator
+from mmengine.utils import ManagerMixin
 
 __all__ = ['InfiniteDataloaderIterator', 'is_training_run', 'is_resuming', 'set_max_iters', 'add_flop_handles',
-           'forget_resumed_key', 'ignore_ops', 'add_activation_handles', 'local_checkpoint_loader']
+           'forget_resumed_key', 'ignore_ops', 'add_activation_handles', 'local_checkpoint_loader',
+           'fresh_global_instances']
 
 
 def is_training_run(runner) -> bool:
@@ -57,3 +63,44 @@ def local_checkpoint_loader():
     loaders publicly (``register_scheme``) but has no public lookup of the one in place."""
     from mmengine.runner.checkpoint import CheckpointLoader
     return CheckpointLoader._get_checkpoint_loader('')
+
+
+def _manager_classes() -> List[type]:
+    """``ManagerMixin`` and every subclass of it defined so far (each keeps its own instances)."""
+    found, todo = {}, [ManagerMixin]
+    while todo:
+        cls = todo.pop()
+        if cls not in found:
+            found[cls] = None
+            todo.extend(cls.__subclasses__())
+    return list(found)
+
+
+@contextlib.contextmanager
+def fresh_global_instances() -> Iterator[None]:
+    """The block starts without MMEngine's globally accessible instances (``ManagerMixin``:
+    ``DefaultScope``, ``MessageHub``, ``MMLogger``, the visualizers), as a new process would; when it
+    ends, those it made are dropped (the handlers of its loggers closed, their log files released)
+    and those from before are back.
+
+    MMEngine keeps them by name in a private table per class (``_instance_dict``) for the life of
+    the process, and a ``Runner`` takes the one of its name if there is one: its visualizer is named
+    ``visualizer`` in the configs, so a second runner in one process (training, then testing) would
+    write through the first one's into the first run's folder, and one started within the same
+    second (the other names are the config's and the time's) would share its logger, message hub
+    and scope too.
+    """
+    saved = {cls: dict(cls._instance_dict) for cls in _manager_classes()}
+    for cls in saved:
+        cls._instance_dict.clear()
+    try:
+        yield
+    finally:
+        for cls in _manager_classes():
+            for instance in cls._instance_dict.values():
+                if isinstance(instance, logging.Logger):
+                    for handler in list(instance.handlers):
+                        instance.removeHandler(handler)
+                        handler.close()
+            cls._instance_dict.clear()
+            cls._instance_dict.update(saved.get(cls, {}))
