@@ -254,6 +254,12 @@ def table2(args) -> dict:
 
 
 # ----------------------------------------------------------------------------- Fig. 4 recall
+def gt_boxes(data_info: dict) -> np.ndarray:
+    """The gt boxes (N, 4) of an image's data info that recall counts: all but difficult ones."""
+    boxes = [inst['bbox'] for inst in data_info['instances'] if not inst.get('ignore_flag', 0)]
+    return np.array(boxes, dtype=np.float32).reshape(-1, 4)
+
+
 @torch.no_grad()
 def collect_proposals(runner, rpn_cfg: dict):
     """(gt boxes, proposals) per test image, in original-image pixels; gt without difficult ones."""
@@ -264,8 +270,7 @@ def collect_proposals(runner, rpn_cfg: dict):
     gt_of = {}
     for i in range(len(dataset)):
         info = dataset.get_data_info(i)
-        boxes = [inst['bbox'] for inst in info['instances'] if not inst.get('ignore_flag', 0)]
-        gt_of[info['img_path']] = np.array(boxes, dtype=np.float32).reshape(-1, 4)
+        gt_of[info['img_path']] = gt_boxes(info)
     gts, proposals = [], []
     for data in dataloader:
         data = model.data_preprocessor(data, False)
