@@ -3,17 +3,20 @@ pre-training is tested in tests/projects/faster_rcnn_paper/demo/)."""
 import json
 import os
 import os.path as osp
+import pickle
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from mmengine.registry import init_default_scope
 
 import faster_rcnn_paper  # noqa: F401
 from faster_rcnn_paper.demo.toy_voc import TOY_CLASSES
+from faster_rcnn_paper.utils.tool_errors import run_tool
 from mmdet.registry import MODELS
-from tests.tiny import REPO, make_tiny_voc, tiny_config, tool_env
+from tests.tiny import REPO, TINY_SCALE, make_tiny_voc, tiny_config, tool_env
 from tests.tools import load_tool
 
 
@@ -110,29 +113,31 @@ def fake_run(work, step2_map):
                                                                   resumed_keys={})}, str(work / 'iter_40.pth'))
 
 
+def fake_paper_table_recall(recalls, calls):
+    """``demo.run`` for tools/paper/paper_table.py recall, without the model: records the call and
+    returns the recall its checkpoint has in ``recalls``."""
+    def run(script, argv):
+        calls.append((script, argv))
+        return dict(iou=np.array([0.45, 0.5, 0.55]), proposal_nums=[300],
+                    recall=np.array([[1.0, recalls[osp.basename(argv[2])], 0.1]]))
+    return run
+
+
 def test_demo_summary_gives_each_steps_contribution_and_speed(tmp_path, monkeypatch):
     demo = load_tool('demo/demo')
     config = demo_config(tmp_path, str(tmp_path / 'voc'), window=2)
     work = tmp_path / 'work'
     fake_run(work, step2_map=0.4123)
-    recalls = {'iter_10.pth': 0.8, 'iter_30.pth': 0.9}
-    commands = []
-
-    def paper_table_recall(cmd):  # tools/paper/paper_table.py recall, without the model
-        commands.append(cmd)
-        out_dir = cmd[cmd.index('--out-dir') + 1]
-        os.makedirs(out_dir)
-        value = recalls[osp.basename(cmd[4])]
-        with open(osp.join(out_dir, 'recall.json'), 'w') as f:
-            json.dump(dict(iou=[0.45, 0.5, 0.55], proposal_nums=[300], recall=[[1.0, value, 0.1]]), f)
-    monkeypatch.setattr(demo, 'run', paper_table_recall)
+    calls = []
+    monkeypatch.setattr(demo, 'run', fake_paper_table_recall({'iter_10.pth': 0.8, 'iter_30.pth': 0.9}, calls))
     steps = demo.step_report(config, str(work), 0.5349, 7, str(tmp_path / 'steps'), '/elsewhere/toy', 4)
     # the RPN steps' end checkpoints, steps 1 and 3
-    assert [(c[2], c[3], c[4]) for c in commands] == [('recall', config, str(work / 'iter_10.pth')),
-                                                      ('recall', config, str(work / 'iter_30.pth'))]
-    for cmd in commands:
-        assert cmd[1] == 'tools/paper/paper_table.py' and cmd[cmd.index('--proposal-nums') + 1] == '300'
-        options = cmd[cmd.index('--cfg-options') + 1:]
+    assert [(script, argv[:3]) for script, argv in calls] == [
+        ('tools/paper/paper_table.py', ['recall', config, str(work / 'iter_10.pth')]),
+        ('tools/paper/paper_table.py', ['recall', config, str(work / 'iter_30.pth')])]
+    for _, argv in calls:
+        assert argv[argv.index('--proposal-nums') + 1] == '300'
+        options = argv[argv.index('--cfg-options') + 1:]
         assert options[0] == 'test_dataloader.dataset.indices=7'
         assert 'test_dataloader.dataset.data_root=/elsewhere/toy/VOCdevkit/' in options  # --data-root
         assert 'randomness.seed=4' in options  # --seed
@@ -169,13 +174,25 @@ def test_demo_summary_says_why_a_step_has_no_number(tmp_path, monkeypatch):
     work = tmp_path / 'work'
     fake_run(work, step2_map=None)  # step 2 ran with evaluate=False
     os.remove(work / 'iter_30.pth')
-    monkeypatch.setattr(demo, 'step_recall', lambda config, ckpt, out, n, data_root, seed: 0.5)
+    monkeypatch.setattr(demo, 'rpn_recall', lambda config, ckpt, out, n, data_root, seed: 0.5)
     steps = demo.step_report(config, str(work), 0.5, 100, str(tmp_path / 'steps'), 'data/toy', 0)
     assert steps[1]['value'] is None and 'evaluate=False for step2_fast_rcnn' in steps[1]['note']
     assert steps[2]['value'] is None and 'iter_30.pth not found' in steps[2]['note']
     lines = demo.format_steps(steps)
     assert lines[2].endswith('mAP (VOC07 11-point) n/a: not evaluated during training (the config sets '
                              'evaluate=False for step2_fast_rcnn)')
+
+
+def record_phases(demo, monkeypatch, stop_at='tools/train.py'):
+    """Replaces the demo's in-process tool calls by a record of (script, argv); stops at ``stop_at``."""
+    phases = []
+
+    def fake(script, argv):
+        phases.append((script, argv))
+        if script == stop_at:
+            raise SystemExit('recorded')
+    monkeypatch.setattr(demo, 'run', fake)
+    return phases
 
 
 def test_demo_points_every_tool_at_its_data_root(tmp_path, monkeypatch):
@@ -185,16 +202,11 @@ def test_demo_points_every_tool_at_its_data_root(tmp_path, monkeypatch):
     root = tmp_path / 'toy_seed1'
     make_tiny_voc(root, num_trainval=1, num_test=1)  # phases 1 and 2 done: training runs first
     (root / 'stand_in_imagenet_zf.pth').write_bytes(b'')
-    commands = []
-
-    def fake(cmd):
-        commands.append(cmd)
-        raise SystemExit('recorded')
-    monkeypatch.setattr(demo, 'run', fake)
+    phases = record_phases(demo, monkeypatch)
     with pytest.raises(SystemExit):
         demo.main(['--data-root', str(root), '--work-dir', str(tmp_path / 'work')])
-    train = commands[-1]
-    assert train[1] == 'tools/train.py', commands
+    assert [script for script, _ in phases] == ['tools/train.py']
+    train = phases[0][1]
     options = train[train.index('--cfg-options') + 1:]
     voc = osp.join(str(root), 'VOCdevkit') + '/'
     assert options == [f'train_dataloader.dataset.data_root={voc}', f'val_dataloader.dataset.data_root={voc}',
@@ -202,45 +214,124 @@ def test_demo_points_every_tool_at_its_data_root(tmp_path, monkeypatch):
                        f"model.init_cfg.checkpoint={root / 'stand_in_imagenet_zf.pth'}"]
 
 
-def test_demo_seed_reaches_data_stand_in_and_training(tmp_path, monkeypatch):
+def test_demo_seed_reaches_data_stand_in_and_training(tmp_path, monkeypatch, capsys):
     """--seed S: the toy data with seed S, the stand-in pre-training with S + 7 (never the demo's own
-    images), training (and, through the same options, evaluation) with randomness.seed=S."""
+    images), training (and, through the same options, evaluation) with randomness.seed=S. Each
+    phase is printed as the command line that runs it by hand from the repository root."""
     demo = load_tool('demo/demo')
-    commands = []
-
-    def fake(cmd):
-        commands.append(cmd)
-        if cmd[1] == 'tools/train.py':
-            raise SystemExit('recorded')
-    monkeypatch.setattr(demo, 'run', fake)
+    phases = record_phases(demo, monkeypatch)
     with pytest.raises(SystemExit):
         demo.main(['--data-root', str(tmp_path / 'toy'), '--work-dir', str(tmp_path / 'work'), '--seed', '5'])
-    data, stand_in, train = commands
-    assert data[1] == 'tools/demo/make_toy_voc.py' and data[data.index('--seed') + 1] == '5'
-    assert stand_in[1] == 'tools/demo/pretrain_toy_backbone.py' and stand_in[stand_in.index('--seed') + 1] == '12'
+    (_, data), (_, stand_in), (_, train) = phases
+    assert [script for script, _ in phases] == [
+        'tools/demo/make_toy_voc.py', 'tools/demo/pretrain_toy_backbone.py', 'tools/train.py']
+    assert data[data.index('--seed') + 1] == '5'
+    assert stand_in[stand_in.index('--seed') + 1] == '12'
     assert 'randomness.seed=5' in train[train.index('--cfg-options') + 1:]
+    assert demo.command_line('tools/train.py', [demo.CONFIG, '--work-dir', osp.join(REPO, 'work_dirs', 'x'),
+                                                f"a.data_root={osp.join(REPO, 'data', 'toy')}/"]) == \
+        ('python tools/train.py configs/faster_rcnn_zf_alternating_toyvoc.py --work-dir work_dirs/x '
+         'a.data_root=data/toy/')
 
 
-def test_demo_step_report_on_a_real_4_step_run(tmp_path):
-    """A tiny 4-step training run with step 2 evaluated: the report's step-2 mAP is the one the hook
-    logged, the recalls come from paper_table.py on the RPN steps' end checkpoints, every step has
-    its s/iteration."""
+# ----------------------------------------------------------------- the whole demo, in one process
+@pytest.fixture(scope='module')
+def tiny_demo(tmp_path_factory):
+    """``demo.main`` on a tiny version of the demo config (2 iterations per step, step 2 evaluated,
+    images at the tests' scale) and 2 + 2 toy images, every phase in this process; what it returns,
+    the tools it ran and its arguments."""
+    tmp = tmp_path_factory.mktemp('demo')
     demo = load_tool('demo/demo')
-    data_root = make_tiny_voc(tmp_path / 'voc', num_trainval=2, num_test=2)
-    config = demo_config(tmp_path, data_root, window=1, step2_fast_rcnn=dict(evaluate=True))
-    work = tmp_path / 'work'
-    proc = subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', str(work)], cwd=REPO,
-                          env=tool_env(), capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    logged = [json.loads(line) for path in work.glob('*/vis_data/scalars.json') for line in path.open()]
-    step2_map = [r['pascal_voc/mAP'] for r in logged if 'pascal_voc/mAP' in r]
-    assert len(step2_map) == 1  # the hook evaluated step 2 once, at its end
-    steps = demo.step_report(config, str(work), 0.25, 1, str(tmp_path / 'steps'), str(tmp_path / 'voc'), 0)
-    assert steps[1]['value'] == pytest.approx(step2_map[0], abs=1e-4)
-    assert steps[3]['value'] == 0.25
+    cfg = tiny_config(DEMO_CONFIG, str(tmp / 'unused'), tmp / 'unused')
+    cfg.model.init_cfg = dict(type='Pretrained', checkpoint='the demo passes the stand-in weights')
+    cfg.img_scale = TINY_SCALE  # the toy images are made at this scale
+    config = str(tmp / 'tiny_demo_config.py')
+    cfg.dump(config)
+    argv = ['--data-root', str(tmp / 'toy'), '--work-dir', str(tmp / 'work'), '--num-trainval', '2',
+            '--num-test', '2', '--pretrain-iters', '2', '--recall-images', '2', '--pictures', '2', '--seed', '1']
+    phases = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo, 'CONFIG', config)
+        # phase 2 done beforehand on 4 images (the demo's 300 take a while to draw): the demo skips it
+        demo.run('tools/demo/pretrain_toy_backbone.py', [config, str(tmp / 'toy' / 'stand_in_imagenet_zf.pth'),
+                                                         '--iters', '2', '--num-images', '4'])
+        in_process = demo.run
+        for name in ('first', 'again'):  # again: as an interrupted demo run anew, on what is there
+            phases[name] = []
+            patch.setattr(demo, 'run', lambda script, args: phases[name].append(script) or in_process(script, args))
+            phases[name + ' summary'] = demo.main(argv)
+    return dict(demo=demo, config=config, summary=phases['first summary'], phases=phases, root=tmp)
+
+
+def test_demo_runs_every_phase_in_one_process(tiny_demo):
+    """Every tool's main in this process, the training and the test runner one after the other, the
+    recall of steps 1 and 3 from paper_table.py on their checkpoints."""
+    summary, work = tiny_demo['summary'], tiny_demo['root'] / 'work'
+    assert tiny_demo['phases']['first'] == [
+        'tools/demo/make_toy_voc.py', 'tools/train.py', 'tools/test.py', 'tools/paper/paper_table.py',
+        'tools/paper/paper_table.py', 'tools/misc/infer.py', 'tools/demo/detection_grid.py',
+        'tools/analysis_tools/plot_losses.py']
+    steps = summary['steps']
     for k in (0, 2):
         assert steps[k]['source'] == str(work / f"iter_{2 * (k + 1)}.pth")
-        assert 0.0 <= steps[k]['value'] <= 1.0
-        text = (tmp_path / 'steps' / steps[k]['name'] / 'recall.md').read_text()
-        assert f"iter_{2 * (k + 1)}.pth" in text and '1 images' in text  # --recall-images
-    assert all(s['seconds_per_iteration'] > 0 for s in steps)
+        text = (work / 'steps' / steps[k]['name'] / 'recall.md').read_text()
+        assert f"iter_{2 * (k + 1)}.pth" in text and '2 images' in text  # --recall-images
+    assert all(0.0 <= s['value'] <= 1.0 for s in steps) and all(s['seconds_per_iteration'] > 0 for s in steps)
+    logged = [json.loads(line) for path in work.glob('*/vis_data/scalars.json') for line in path.open()]
+    step2_map = [r['pascal_voc/mAP'] for r in logged if 'pascal_voc/mAP' in r]
+    assert step2_map == [pytest.approx(steps[1]['value'], abs=1e-4)]  # the hook evaluated step 2 once
+    assert steps[3]['value'] == summary['mAP'] and set(summary['AP']) == set(TOY_CLASSES)
+    assert osp.getsize(summary['grid']) > 1000 and osp.getsize(summary['loss_curve']) > 1000
+    assert list(summary['seconds']) == ['data', 'pretrain', 'train', 'test', 'steps', 'pictures']
+    # each test runner (one per demo run) had a visualizer of its own, not the training run's
+    test_runs = list((work / 'test').glob('*/vis_data'))
+    assert len(test_runs) == 2 and all((run / 'config.py').is_file() for run in test_runs)
+
+
+def test_demo_run_again_skips_what_is_there(tiny_demo):
+    """A demo run again on its data and work dir (an interrupted one, or --fresh left out) skips data,
+    stand-in and training, and, in the same process, reports the same numbers."""
+    phases = tiny_demo['phases']
+    assert phases['again'] == ['tools/test.py', 'tools/paper/paper_table.py', 'tools/paper/paper_table.py',
+                               'tools/misc/infer.py', 'tools/demo/detection_grid.py',
+                               'tools/analysis_tools/plot_losses.py']
+    first, again = phases['first summary'], phases['again summary']
+    assert (again['mAP'], again['AP'], again['steps']) == (first['mAP'], first['AP'], first['steps'])
+    assert again['seconds']['train'] < first['seconds']['train']
+    summary_file = tiny_demo['root'] / 'work' / 'demo_summary.json'
+    assert json.loads(summary_file.read_text()) == json.loads(json.dumps(again))
+
+
+def test_demo_phase_errors_are_one_line(tmp_path, capsys):
+    """A phase's error the user caused ends the demo with one line naming the phase's tool."""
+    demo = load_tool('demo/demo')
+    status = run_tool(lambda argv: demo.run('tools/misc/infer.py', [demo.CONFIG, str(tmp_path / 'model.pth'),
+                                                                    'missing.jpg', '--out-dir', str(tmp_path)]))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and len(err) == 1 and 'error: tools/misc/infer.py: image not found: missing.jpg' in err[0]
+
+
+def test_demo_test_phase_gives_the_map_of_its_own_process(tiny_demo):
+    """tools/test.py in the demo's process, after the training runner, predicts exactly what it
+    predicts in a process of its own on the same checkpoint: the same detections, the same mAP."""
+    demo, work = tiny_demo['demo'], tiny_demo['root'] / 'work'
+    data_root = str(tiny_demo['root'] / 'toy')
+    out = tiny_demo['root'] / 'own_process.pkl'
+    proc = subprocess.run([sys.executable, 'tools/test.py', tiny_demo['config'], str(work / 'faster_rcnn_final.pth'),
+                           '--work-dir', str(tiny_demo['root'] / 'own_process'), '--out', str(out),
+                           '--cfg-options', *demo.data_root_options(data_root, 1)],
+                          cwd=REPO, env=dict(tool_env(), OMP_NUM_THREADS=str(torch.get_num_threads())),  # as here
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    with open(work / 'test' / 'results.pkl', 'rb') as f:
+        in_demo = pickle.load(f)
+    with open(out, 'rb') as f:
+        own = pickle.load(f)
+    assert [r['img_path'] for r in in_demo] == [r['img_path'] for r in own]
+    for a, b in zip(in_demo, own):
+        assert len(a['pred_instances']['scores']) > 0
+        for key in ('bboxes', 'scores', 'labels'):
+            assert torch.equal(a['pred_instances'][key], b['pred_instances'][key])
+    mean_ap, class_ap = demo.per_class_ap(tiny_demo['config'], str(out), data_root)
+    assert (round(mean_ap, 4), {k: round(v, 4) for k, v in class_ap.items()}) == \
+        (tiny_demo['summary']['mAP'], tiny_demo['summary']['AP'])

@@ -3,6 +3,13 @@
 
     python tools/demo/demo.py [--data-root data/toy] [--work-dir work_dirs/demo] [--seed 0] [--fresh]
 
+One Python process runs every phase: each is its tool's ``main(argv)``, called in this process (torch,
+mmdet and mmcv are imported once) and printed first as the command line that runs it by hand from the
+repository root (``$ python tools/train.py ...``). Each phase starts without MMEngine's global
+instances (default scope, message hub, loggers, visualizers), as in a process of its own, and those
+it made end with it: the test phase's runner does not write through the training one's; every
+phase seeds as its tool does.
+
 ``--seed`` fixes every phase (data, stand-in, training, evaluation): two fresh runs with one seed on
 one machine and thread count print the same recalls, mAP and per-class AP.
 
@@ -26,12 +33,12 @@ Phases (the first three skipped when their output already exists, so an interrup
    steps shaded (tools/analysis_tools/plot_losses.py).
 Prints a summary and writes it to <work-dir>/demo_summary.json.
 """
+import gc
 import glob
 import json
 import os
 import os.path as osp
 import shutil
-import subprocess
 import sys
 import time
 
@@ -50,17 +57,40 @@ def banner(text):
     print(f'\n{"=" * 100}\n{text}\n{"=" * 100}', flush=True)
 
 
-def run(cmd):
-    print('$ ' + ' '.join(cmd), flush=True)
-    subprocess.run(cmd, cwd=REPO, check=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get('PYTHONPATH')]))))
+def tool(script: str):
+    """The module of the tool ``script`` (its path in the repository, e.g. ``tools/train.py``)."""
+    from faster_rcnn_paper.utils.tool_scripts import load_tool_script
+    return load_tool_script(osp.join(REPO, script))
 
 
-def run_once(output, cmd):
-    """Runs ``cmd`` unless its ``output`` exists already (so that an interrupted demo continues)."""
+def command_line(script: str, argv: list) -> str:
+    """The command that runs ``script`` with ``argv`` by hand from the repository root."""
+    return ' '.join(['python', script] + [arg.replace(REPO + os.sep, '') for arg in argv])
+
+
+def run(script: str, argv: list):
+    """Runs the tool ``script``'s ``main(argv)`` in this process, printed first as its command line,
+    and returns what it returns: without MMEngine's global instances from before, which are back
+    afterwards, and those it made (its runner's) gone; an error the user caused names the tool."""
+    from faster_rcnn_paper.utils.mmengine_private import fresh_global_instances
+    from faster_rcnn_paper.utils.user_input_error import UserInputError
+    print('$ ' + command_line(script, argv), flush=True)
+    main = tool(script).main
+    try:
+        with fresh_global_instances():
+            return main(argv)
+    except UserInputError as error:
+        raise type(error)(f'{script}: {error}') from error
+    finally:
+        gc.collect()  # the phase's model, data loaders and worker processes
+
+
+def run_once(output, script, argv):
+    """Runs ``script`` unless its ``output`` exists already (so that an interrupted demo continues)."""
     if osp.isfile(output):
         print(f'{output}: already there')
     else:
-        run(cmd)
+        run(script, argv)
 
 
 def voc_root(data_root: str) -> str:
@@ -143,17 +173,15 @@ def map_of(metrics: dict) -> float:
     return float(metrics[keys[0]])
 
 
-def step_recall(config: str, checkpoint: str, out_dir: str, num_images: int, data_root: str, seed: int) -> float:
+def rpn_recall(config: str, checkpoint: str, out_dir: str, num_images: int, data_root: str, seed: int) -> float:
     """Recall of the top RECALL_PROPOSALS proposals at IoU RECALL_IOU of ``checkpoint``'s RPN on the
     first ``num_images`` images of the test split (tools/paper/paper_table.py recall, which also writes
     its Fig. 4 table and plot into ``out_dir``)."""
-    run([sys.executable, 'tools/paper/paper_table.py', 'recall', config, checkpoint, '--proposal-nums',
-         str(RECALL_PROPOSALS), '--out-dir', out_dir, '--cfg-options',
-         f'test_dataloader.dataset.indices={num_images}', *data_root_options(data_root, seed)])
-    with open(osp.join(out_dir, 'recall.json')) as f:
-        record = json.load(f)
-    column = [round(t, 2) for t in record['iou']].index(RECALL_IOU)
-    return float(record['recall'][record['proposal_nums'].index(RECALL_PROPOSALS)][column])
+    result = run('tools/paper/paper_table.py', [
+        'recall', config, checkpoint, '--proposal-nums', str(RECALL_PROPOSALS), '--out-dir', out_dir,
+        '--cfg-options', f'test_dataloader.dataset.indices={num_images}', *data_root_options(data_root, seed)])
+    column = [round(float(t), 2) for t in result['iou']].index(RECALL_IOU)
+    return float(result['recall'][list(result['proposal_nums']).index(RECALL_PROPOSALS)][column])
 
 
 def step_report(config: str, work_dir: str, final_map: float, recall_images: int, out_dir: str,
@@ -183,8 +211,8 @@ def step_report(config: str, work_dir: str, final_map: float, recall_images: int
             checkpoint = stage_checkpoint(work_dir, stage)
             entry.update(metric=f'proposal recall (IoU {RECALL_IOU:g}, top {RECALL_PROPOSALS})', source=checkpoint)
             if osp.isfile(checkpoint):
-                entry['value'] = round(step_recall(config, checkpoint, osp.join(out_dir, stage['name']),
-                                                   recall_images, data_root, seed), 4)
+                entry['value'] = round(rpn_recall(config, checkpoint, osp.join(out_dir, stage['name']),
+                                                  recall_images, data_root, seed), 4)
             else:
                 entry['note'] = (f'{checkpoint} not found (removed by max_keep_ckpts when the step ends '
                                  'on a checkpoint interval?)')
@@ -279,31 +307,32 @@ def main(argv=None):
     banner('1/6  Toy VOC-format dataset (5 shape classes)')
     t = time.time()
     test_list = osp.join(data_root, 'VOCdevkit', 'VOC2007', 'ImageSets', 'Main', 'test.txt')
-    run_once(test_list, [sys.executable, 'tools/demo/make_toy_voc.py', '--out', args.data_root, '--num-trainval',
-                         str(args.num_trainval), '--num-test', str(args.num_test), '--seed', str(args.seed),
-                         *toy_image_size_args(CONFIG)])
+    run_once(test_list, 'tools/demo/make_toy_voc.py', ['--out', data_root, '--num-trainval', str(args.num_trainval),
+                                                       '--num-test', str(args.num_test), '--seed', str(args.seed),
+                                                       *toy_image_size_args(CONFIG)])
     times['data'] = time.time() - t
 
     banner('2/6  Stand-in ImageNet pre-training of ZF convs + fc6/fc7 (generated image regions)')
     t = time.time()
     weights = osp.join(data_root, 'stand_in_imagenet_zf.pth')
-    run_once(weights, [sys.executable, 'tools/demo/pretrain_toy_backbone.py', CONFIG, weights, '--iters',
-                       str(args.pretrain_iters), '--seed', str(args.seed + STAND_IN_SEED_OFFSET)])
+    run_once(weights, 'tools/demo/pretrain_toy_backbone.py', [CONFIG, weights, '--iters', str(args.pretrain_iters),
+                                                              '--seed', str(args.seed + STAND_IN_SEED_OFFSET)])
     times['pretrain'] = time.time() - t
 
     banner('3/6  Faster R-CNN, 4-step alternating training (tools/train.py)')
     t = time.time()
     final = final_model(work_dir)
     resume = ['--resume'] if osp.isfile(osp.join(work_dir, 'last_checkpoint')) else []
-    run_once(final, [sys.executable, 'tools/train.py', CONFIG, '--work-dir', args.work_dir, *resume,
-                     '--cfg-options', *data_root_options(data_root, args.seed), f'model.init_cfg.checkpoint={weights}'])
+    run_once(final, 'tools/train.py', [CONFIG, '--work-dir', work_dir, *resume, '--cfg-options',
+                                       *data_root_options(data_root, args.seed),
+                                       f'model.init_cfg.checkpoint={weights}'])
     times['train'] = time.time() - t
 
     banner('4/6  Evaluation on the test split (tools/test.py): VOC07 11-point mAP@0.5')
     t = time.time()
     results = osp.join(work_dir, 'test', 'results.pkl')
-    run([sys.executable, 'tools/test.py', CONFIG, final, '--work-dir', osp.join(args.work_dir, 'test'),
-         '--out', results, '--cfg-options', *data_root_options(data_root, args.seed)])
+    run('tools/test.py', [CONFIG, final, '--work-dir', osp.join(work_dir, 'test'), '--out', results,
+                          '--cfg-options', *data_root_options(data_root, args.seed)])
     mean_ap, class_ap = per_class_ap(CONFIG, results, data_root)
     times['test'] = time.time() - t
 
@@ -320,13 +349,13 @@ def main(argv=None):
         ids = [line.strip() for line in f if line.strip()][:args.pictures]
     images = [osp.join(data_root, 'VOCdevkit', 'VOC2007', 'JPEGImages', f'{i}.jpg') for i in ids]
     pictures = osp.join(work_dir, 'pictures')
-    run([sys.executable, 'tools/misc/infer.py', CONFIG, final, *images, '--out-dir', pictures, '--score-thr',
-         str(args.score_thr)])
+    run('tools/misc/infer.py', [CONFIG, final, *images, '--out-dir', pictures, '--score-thr', str(args.score_thr)])
     grid = osp.join(work_dir, 'detections_grid.png')
-    run([sys.executable, 'tools/demo/detection_grid.py', osp.join(pictures, 'detections.json'), '--out', grid,
-         '--score-thr', str(args.score_thr), '--nms-iou', str(args.nms_iou), '--max-images', str(args.pictures)])
+    run('tools/demo/detection_grid.py', [osp.join(pictures, 'detections.json'), '--out', grid, '--score-thr',
+                                         str(args.score_thr), '--nms-iou', str(args.nms_iou), '--max-images',
+                                         str(args.pictures)])
     curve = osp.join(work_dir, 'loss_curve.png')
-    run([sys.executable, 'tools/analysis_tools/plot_losses.py', work_dir, '--out', curve])
+    run('tools/analysis_tools/plot_losses.py', [work_dir, '--out', curve])
     times['pictures'] = time.time() - t
     total = time.time() - start
 
