@@ -13,7 +13,10 @@ import torch
 from mmengine.registry import init_default_scope
 
 import faster_rcnn_paper  # noqa: F401
+from faster_rcnn_paper.datasets.proposal_file import load_proposal_file, proposal_key, save_proposal_file
 from faster_rcnn_paper.demo.toy_voc import TOY_CLASSES
+from faster_rcnn_paper.engine.run_record import PROPOSALS_KEY, proposal_file
+from faster_rcnn_paper.utils.mmengine_private import fresh_global_instances
 from faster_rcnn_paper.utils.tool_errors import run_tool
 from mmdet.registry import MODELS
 from tests.tiny import REPO, TINY_SCALE, make_tiny_voc, tiny_config, tool_env
@@ -95,10 +98,11 @@ def demo_config(tmp_path, data_root, window, **stage_updates):
     return path
 
 
-def fake_run(work, step2_map):
+def fake_run(work, step2_map, step1_weights=None):
     """A finished 4-step work dir, without the weights: stages.json, a JSON log (logged every 2
     iterations; step k runs at k s/iteration, the first line of a step is slow: the time between
-    steps) and the stage-end checkpoints, the last one with the hook's step-2 metrics."""
+    steps) and the stage-end checkpoints, the last one with the hook's step-2 metrics and, with
+    ``step1_weights``, the fingerprint of the weights step 1's proposal files came from."""
     (work / 'alternating').mkdir(parents=True)
     (work / 'alternating' / 'stages.json').write_text(json.dumps(FOUR_STEPS))
     (work / '20260101_000000' / 'vis_data').mkdir(parents=True)
@@ -109,6 +113,8 @@ def fake_run(work, step2_map):
         (work / f'iter_{end}.pth').write_bytes(b'not read')
     runtime_info = {} if step2_map is None else {
         'alternating_metrics/step2_fast_rcnn': {'pascal_voc/mAP': step2_map, 'pascal_voc/AP50': step2_map}}
+    if step1_weights is not None:
+        runtime_info[PROPOSALS_KEY] = {'step1_rpn': step1_weights}
     torch.save({'meta': {}, 'state_dict': {}, 'message_hub': dict(log_scalars={}, runtime_info=runtime_info,
                                                                   resumed_keys={})}, str(work / 'iter_40.pth'))
 
@@ -127,7 +133,7 @@ def test_demo_summary_gives_each_steps_contribution_and_speed(tmp_path, monkeypa
     demo = load_tool('demo/demo')
     config = demo_config(tmp_path, str(tmp_path / 'voc'), window=2)
     work = tmp_path / 'work'
-    fake_run(work, step2_map=0.4123)
+    fake_run(work, step2_map=0.4123)  # no val-set proposal file: both RPN steps from their checkpoints
     calls = []
     monkeypatch.setattr(demo, 'run', fake_paper_table_recall({'iter_10.pth': 0.8, 'iter_30.pth': 0.9}, calls))
     steps = demo.step_report(config, str(work), 0.5349, 7, str(tmp_path / 'steps'), '/elsewhere/toy', 4)
@@ -157,8 +163,9 @@ def test_demo_summary_gives_each_steps_contribution_and_speed(tmp_path, monkeypa
     lines = demo.summary_lines(steps, {'circle': 0.6, 'square': 0.469}, 0.5349, times, 816.0, 7)
     assert lines[:6] == ['4-step alternating training (paper §3.2), what each step gave:'] + demo.format_steps(steps)
     assert lines[6:] == [
-        '(recall: the RPN of the step\'s end checkpoint on 7 test images; step 2: its detector on step-1 '
-        'proposals, the paper\'s "unshared" model; step 4: the final model)',
+        '(recall on 7 test images, step 1: the RPN of its end checkpoint, step 3: the RPN of its end '
+        'checkpoint; step 2: its detector on step-1 proposals, the paper\'s "unshared" model; step 4: the final '
+        'model)',
         '',
         'class      AP@0.5 (VOC07 11-point), final model',
         'circle     0.600',
@@ -166,6 +173,31 @@ def test_demo_summary_gives_each_steps_contribution_and_speed(tmp_path, monkeypa
         'mAP        0.535',
         'time: data 0.1 min, pretrain 2.0 min, train 10.0 min, test 0.5 min, steps 0.8 min, pictures 0.2 min; '
         'total 13.6 min']
+
+
+@pytest.mark.parametrize('made_by', ['the recorded weights', 'other weights'])
+def test_demo_step1_recall_from_the_val_proposals_of_its_weights(tmp_path, monkeypatch, made_by):
+    """Step 1's val-set proposal file (written for step 2's evaluation) gives its recall without an
+    RPN pass, if the run recorded its weights as those that made it; otherwise (e.g. a file left
+    from an earlier run) the step-1 checkpoint's RPN does."""
+    demo = load_tool('demo/demo')
+    config = demo_config(tmp_path, str(tmp_path / 'voc'), window=2)
+    work = tmp_path / 'work'
+    fake_run(work, step2_map=0.4, step1_weights='0123abcd')
+    path = proposal_file(str(work), 'step1_rpn', 'val')
+    weights = '0123abcd' if made_by == 'the recorded weights' else 'ffffffff'
+    save_proposal_file(path, {}, dict(stage='step1_rpn', iter=10, weights=weights))
+    calls = []
+    monkeypatch.setattr(demo, 'run', fake_paper_table_recall({'iter_10.pth': 0.8, 'iter_30.pth': 0.9}, calls))
+    monkeypatch.setattr(demo, 'file_recall', lambda config, path, n, data_root: calls.append(path) or 0.7)
+    steps = demo.step_report(config, str(work), 0.5, 7, str(tmp_path / 'steps'), str(tmp_path / 'toy'), 0)
+    recalled = [c if isinstance(c, str) else osp.basename(c[1][2]) for c in calls]
+    if made_by == 'the recorded weights':
+        assert recalled == [path, 'iter_30.pth'] and steps[0]['value'] == 0.7 and steps[0]['source'] == path
+        assert steps[0]['proposals'] == 'the val-set proposals its RPN wrote in training (val split = test split)'
+    else:
+        assert recalled == ['iter_10.pth', 'iter_30.pth'] and steps[0]['value'] == 0.8
+    assert steps[2]['value'] == 0.9
 
 
 def test_demo_summary_says_why_a_step_has_no_number(tmp_path, monkeypatch):
@@ -264,18 +296,18 @@ def tiny_demo(tmp_path_factory):
 
 
 def test_demo_runs_every_phase_in_one_process(tiny_demo):
-    """Every tool's main in this process, the training and the test runner one after the other, the
-    recall of steps 1 and 3 from paper_table.py on their checkpoints."""
+    """Every tool's main in this process, the training and the test runner one after the other; the
+    step-1 recall from the val-set proposals written in training, step 3's from paper_table.py."""
     summary, work = tiny_demo['summary'], tiny_demo['root'] / 'work'
     assert tiny_demo['phases']['first'] == [
         'tools/demo/make_toy_voc.py', 'tools/train.py', 'tools/test.py', 'tools/paper/paper_table.py',
-        'tools/paper/paper_table.py', 'tools/misc/infer.py', 'tools/demo/detection_grid.py',
-        'tools/analysis_tools/plot_losses.py']
+        'tools/misc/infer.py', 'tools/demo/detection_grid.py', 'tools/analysis_tools/plot_losses.py']
     steps = summary['steps']
-    for k in (0, 2):
-        assert steps[k]['source'] == str(work / f"iter_{2 * (k + 1)}.pth")
-        text = (work / 'steps' / steps[k]['name'] / 'recall.md').read_text()
-        assert f"iter_{2 * (k + 1)}.pth" in text and '2 images' in text  # --recall-images
+    assert steps[0]['source'] == proposal_file(str(work), 'step1_rpn', 'val')
+    assert steps[2]['source'] == str(work / 'iter_6.pth')
+    text = (work / 'steps' / 'step3_rpn' / 'recall.md').read_text()
+    assert 'iter_6.pth' in text and '2 images' in text  # --recall-images
+    assert not (work / 'steps' / 'step1_rpn').exists()  # no RPN pass for step 1
     assert all(0.0 <= s['value'] <= 1.0 for s in steps) and all(s['seconds_per_iteration'] > 0 for s in steps)
     logged = [json.loads(line) for path in work.glob('*/vis_data/scalars.json') for line in path.open()]
     step2_map = [r['pascal_voc/mAP'] for r in logged if 'pascal_voc/mAP' in r]
@@ -292,9 +324,8 @@ def test_demo_run_again_skips_what_is_there(tiny_demo):
     """A demo run again on its data and work dir (an interrupted one, or --fresh left out) skips data,
     stand-in and training, and, in the same process, reports the same numbers."""
     phases = tiny_demo['phases']
-    assert phases['again'] == ['tools/test.py', 'tools/paper/paper_table.py', 'tools/paper/paper_table.py',
-                               'tools/misc/infer.py', 'tools/demo/detection_grid.py',
-                               'tools/analysis_tools/plot_losses.py']
+    assert phases['again'] == ['tools/test.py', 'tools/paper/paper_table.py', 'tools/misc/infer.py',
+                               'tools/demo/detection_grid.py', 'tools/analysis_tools/plot_losses.py']
     first, again = phases['first summary'], phases['again summary']
     assert (again['mAP'], again['AP'], again['steps']) == (first['mAP'], first['AP'], first['steps'])
     assert again['seconds']['train'] < first['seconds']['train']
@@ -335,3 +366,31 @@ def test_demo_test_phase_gives_the_map_of_its_own_process(tiny_demo):
     mean_ap, class_ap = demo.per_class_ap(tiny_demo['config'], str(out), data_root)
     assert (round(mean_ap, 4), {k: round(v, 4) for k, v in class_ap.items()}) == \
         (tiny_demo['summary']['mAP'], tiny_demo['summary']['AP'])
+
+
+def test_demo_step1_recall_from_its_proposal_file_is_paper_tables(tiny_demo, tmp_path):
+    """The step-1 recall read from the val-set proposal file equals tools/paper/paper_table.py
+    recall on the step-1 checkpoint: the file holds exactly the boxes that checkpoint's RPN proposes
+    on the test split (val split = test split), and both go through one recall function."""
+    demo, work = tiny_demo['demo'], tiny_demo['root'] / 'work'
+    data_root, config = str(tiny_demo['root'] / 'toy'), tiny_demo['config']
+    path, checkpoint = proposal_file(str(work), 'step1_rpn', 'val'), str(work / 'iter_2.pth')
+    from_file = demo.file_recall(config, path, 2, data_root)
+    options = ['test_dataloader.dataset.indices=2', *demo.data_root_options(data_root, 1)]
+    result = demo.run('tools/paper/paper_table.py', ['recall', config, checkpoint, '--proposal-nums', '300',
+                                                     '--out-dir', str(tmp_path / 'recall'), '--cfg-options', *options])
+    assert from_file == result['recall'][0][list(result['iou']).index(0.5)]
+    assert tiny_demo['summary']['steps'][0]['value'] == round(from_file, 4)
+    # the boxes themselves (after 2 iterations the recall at IoU 0.5 may be 0 either way): the file's are
+    # those paper_table.py's RPN pass gives
+    table = load_tool('paper/paper_table')
+    cfg = table.load_config(config, {'test_dataloader.dataset.data_root': demo.voc_root(data_root)})
+    with fresh_global_instances():
+        runner = table.build_test_runner(cfg, checkpoint, str(tmp_path / 'runner'))
+        _, proposals = table.collect_proposals(runner, dict(cfg.model.test_cfg.rpn, max_per_img=300))
+        dataset = runner.test_dataloader.dataset
+        images = [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
+    in_file, _ = load_proposal_file(path)
+    assert len(images) == 2 and sorted(in_file) == sorted(proposal_key(p) for p in images)
+    for image, boxes in zip(images, proposals):
+        assert len(boxes) > 0 and np.array_equal(in_file[proposal_key(image)]['bboxes'], boxes)

@@ -21,13 +21,15 @@ Phases (the first three skipped when their output already exists, so an interrup
 4. ``tools/test.py`` on the test split: VOC07 11-point mAP@0.5 per class and overall (step 4's
    result: the final model, shared convs);
 5. what each step of the 4-step training (§3.2) contributed, on the test split, with its seconds per
-   iteration (from the run's JSON log, ``utils/training_log.py``):
-   the RPN steps 1 and 3: recall of the top 300 proposals at IoU 0.5 (``tools/paper/paper_table.py
-   recall``, Fig. 4's measure) with the step's end checkpoint ``iter_<end>.pth``, whose RPN and
-   convs are that step's; step 2: the mAP of the step-2 detector on step-1 proposals (the paper's
-   "unshared" detector), which AlternatingTrainingHook measures at the end of step 2 when the
-   config sets ``evaluate=True`` for it, and which the later checkpoints keep in their message
-   hub (``alternating_metrics/<step>``);
+   iteration (from the run's JSON log, ``utils/training_log.py``): after the RPN steps 1 and 3 the
+   recall of the top 300 proposals at IoU 0.5 (Fig. 4's measure, ``tools/paper/paper_table.py``'s
+   ``recall_curves``): step 1's from the val-set proposals its RPN wrote for step 2's evaluation
+   (the demo config's val split is its test split), step 3's (and step 1's without that file) from
+   ``paper_table.py recall`` on the step's end checkpoint ``iter_<end>.pth``, whose RPN and convs
+   are that step's; after step 2 the mAP of its detector on step-1 proposals (the paper's "unshared"
+   detector), which AlternatingTrainingHook measures at the end of step 2 when the config sets
+   ``evaluate=True`` for it, and which the later checkpoints keep in their message hub
+   (``alternating_metrics/<step>``);
 6. a 3 x 3 grid of test images with their detections (tools/misc/infer.py, then
    tools/demo/detection_grid.py: a display-only class-agnostic NMS, legible labels) and the loss curve with the four
    steps shaded (tools/analysis_tools/plot_losses.py).
@@ -108,24 +110,29 @@ def data_root_options(data_root: str, seed: int) -> list:
     return [f'{loader}.dataset.data_root={voc_root(data_root)}' for loader in loaders] + [f'randomness.seed={seed}']
 
 
+def eval_dataset(config: str, data_root: str, **updates):
+    """The test split of ``config`` under ``data_root``, annotations only (no pipeline), with
+    ``updates`` to its dataset config (e.g. ``indices``, ``proposal_file``)."""
+    from mmdet.registry import DATASETS
+    from mmengine.registry import init_default_scope
+
+    import faster_rcnn_paper  # noqa: F401
+    from faster_rcnn_paper.engine.proposal_store import leaf_datasets
+    from faster_rcnn_paper.utils.tool_config import read_config
+    init_default_scope('mmdet')
+    dataset = read_config(config).test_dataloader.dataset
+    return DATASETS.build(leaf_datasets(dataset, data_root=voc_root(data_root), pipeline=[], **updates))
+
+
 def per_class_ap(config, results_file, data_root):
     """VOC07 11-point AP@0.5 per class on the test split under ``data_root``, computed as the
     configs' PaperVOCMetric does (py-faster-rcnn's voc_eval)."""
     import pickle
 
     import numpy as np
-    from mmdet.registry import DATASETS
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
 
-    import faster_rcnn_paper  # noqa: F401
     from faster_rcnn_paper.evaluation import voc_eval_per_class
-    cfg = Config.fromfile(config)
-    init_default_scope('mmdet')
-    dataset_cfg = cfg.test_dataloader.dataset
-    dataset_cfg.data_root = voc_root(data_root)
-    dataset_cfg.pipeline = []
-    dataset = DATASETS.build(dataset_cfg)
+    dataset = eval_dataset(config, data_root)
     classes = dataset.metainfo['classes']
     with open(results_file, 'rb') as f:
         results = {r['img_path']: r['pred_instances'] for r in pickle.load(f)}
@@ -148,21 +155,16 @@ def per_class_ap(config, results_file, data_root):
     return float(np.mean(aps)), {name: float(ap) for name, ap in zip(classes, aps)}
 
 
-def stage_metrics(work_dir: str, stages: list, name: str):
-    """The val-set metrics AlternatingTrainingHook recorded at the end of stage ``name`` (a Fast
-    R-CNN stage with ``evaluate=True``, on its own proposals), read from the message hub of the
-    run's last checkpoint (every checkpoint after that stage keeps them); (metrics, None) or
-    (None, why not)."""
-    from faster_rcnn_paper.engine.run_record import metrics_key, stage_checkpoint
+def recorded_info(work_dir: str, stages: list):
+    """The runtime info of the message hub in the run's last checkpoint, where AlternatingTrainingHook
+    records each stage's val-set metrics and the weights its proposal files came from (every
+    checkpoint after a stage keeps them); (info, None) or (None, why not)."""
+    from faster_rcnn_paper.engine.run_record import stage_checkpoint
     from faster_rcnn_paper.utils.strict_loading import read_checkpoint
     last = stage_checkpoint(work_dir, stages[-1])
     if not osp.isfile(last):
         return None, f'{last} not found'
-    hub = read_checkpoint(last).get('message_hub') or {}
-    metrics = (hub.get('runtime_info') or {}).get(metrics_key(name))
-    if metrics is None:
-        return None, f'not evaluated during training (the config sets evaluate=False for {name})'
-    return metrics, None
+    return (read_checkpoint(last).get('message_hub') or {}).get('runtime_info') or {}, None
 
 
 def map_of(metrics: dict) -> float:
@@ -171,6 +173,37 @@ def map_of(metrics: dict) -> float:
     if not keys:
         raise UserInputError(f'no mAP among the metrics {sorted(metrics)}')
     return float(metrics[keys[0]])
+
+
+def val_proposals(cfg, work_dir: str, stage: dict, info):
+    """The val-set proposal file AlternatingTrainingHook wrote at the end of the RPN step ``stage``
+    (for a Fast R-CNN step evaluated on its proposals) if it can stand for the step's RPN on the test
+    split, else None: made by the weights the run recorded for the step (``info``, the last
+    checkpoint's), holding the top RECALL_PROPOSALS boxes per image or more (the model's
+    ``test_cfg.rpn``, which paper_table.py recall runs too), and the val split is the test split."""
+    from faster_rcnn_paper.datasets.proposal_file import read_proposal_meta
+    from faster_rcnn_paper.engine.run_record import PROPOSALS_KEY, proposal_file
+    path = proposal_file(work_dir, stage['name'], 'val')
+    weights = ((info or {}).get(PROPOSALS_KEY) or {}).get(stage['name'])
+    if (weights is None or not osp.isfile(path) or cfg.val_dataloader.dataset != cfg.test_dataloader.dataset
+            or cfg.model.test_cfg.rpn.max_per_img < RECALL_PROPOSALS):
+        return None
+    meta = read_proposal_meta(path)
+    return path if (meta.get('stage'), meta.get('weights')) == (stage['name'], weights) else None
+
+
+def file_recall(config: str, path: str, num_images: int, data_root: str) -> float:
+    """Recall of the top RECALL_PROPOSALS proposals at IoU RECALL_IOU in the val-set proposal file
+    ``path`` on the first ``num_images`` images of the test split (= the val split): the boxes read as
+    the Fast R-CNN step reads them (``OfflineProposalsMixin``: every image there, boxes checked),
+    measured as tools/paper/paper_table.py recall measures a checkpoint's (its gt boxes and
+    ``recall_curves``), without running the RPN again."""
+    table = tool('tools/paper/paper_table.py')
+    dataset = eval_dataset(config, data_root, indices=num_images, proposal_file=osp.abspath(path))
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    curves = table.recall_curves([table.gt_boxes(info) for info in infos],
+                                 [info['proposals']['bboxes'] for info in infos], [RECALL_PROPOSALS], [RECALL_IOU])
+    return float(curves[0, 0])
 
 
 def rpn_recall(config: str, checkpoint: str, out_dir: str, num_images: int, data_root: str, seed: int) -> float:
@@ -184,13 +217,33 @@ def rpn_recall(config: str, checkpoint: str, out_dir: str, num_images: int, data
     return float(result['recall'][list(result['proposal_nums']).index(RECALL_PROPOSALS)][column])
 
 
+def rpn_step_recall(cfg, config: str, work_dir: str, stage: dict, info, num_images: int, out_dir: str,
+                    data_root: str, seed: int) -> dict:
+    """The recall entry of an RPN step: from its val-set proposal file if it has one (step 1 when
+    step 2 is evaluated), else from the RPN of its end checkpoint."""
+    from faster_rcnn_paper.engine.run_record import stage_checkpoint
+    path = val_proposals(cfg, work_dir, stage, info)
+    if path is not None:
+        return dict(value=round(file_recall(config, path, num_images, data_root), 4), source=path,
+                    proposals='the val-set proposals its RPN wrote in training (val split = test split)')
+    checkpoint = stage_checkpoint(work_dir, stage)
+    entry = dict(source=checkpoint, proposals='the RPN of its end checkpoint')
+    if osp.isfile(checkpoint):
+        entry['value'] = round(rpn_recall(config, checkpoint, osp.join(out_dir, stage['name']), num_images,
+                                          data_root, seed), 4)
+    else:
+        entry['note'] = (f'{checkpoint} not found (removed by max_keep_ckpts when the step ends on a checkpoint '
+                         'interval?)')
+    return entry
+
+
 def step_report(config: str, work_dir: str, final_map: float, recall_images: int, out_dir: str,
                 data_root: str, seed: int) -> list:
     """One entry per step of the run in ``work_dir`` (its ``alternating/stages.json``): iterations,
     seconds per iteration (from its JSON log) and what the step contributed — proposal recall after
     an RPN step, mAP after a Fast R-CNN step (the last one's is ``final_map``, tools/test.py's)."""
     from faster_rcnn_paper.engine.alternating_stages import alternating_hook_cfg, parse_stages
-    from faster_rcnn_paper.engine.run_record import read_timeline, stage_checkpoint, timeline_file
+    from faster_rcnn_paper.engine.run_record import metrics_key, read_timeline, timeline_file
     from faster_rcnn_paper.utils.tool_config import read_config
     from faster_rcnn_paper.utils.training_log import read_scalars, seconds_per_iteration
     from faster_rcnn_paper.utils.user_input_error import UserInputError
@@ -202,20 +255,15 @@ def step_report(config: str, work_dir: str, final_map: float, recall_images: int
     hook = alternating_hook_cfg(cfg)
     specs = {spec.name: spec for spec in parse_stages(hook.stages)} if hook is not None else {}
     speeds = seconds_per_iteration(read_scalars(work_dir), stages, window)
+    info, no_info = recorded_info(work_dir, stages)
     steps = []
     for k, stage in enumerate(stages, start=1):
         speed = speeds[stage['name']]
         entry = dict(step=k, name=stage['name'], mode=stage['mode'], iterations=[stage['begin'], stage['end']],
                      seconds_per_iteration=None if speed is None else round(speed, 3), value=None)
         if stage['mode'] == 'rpn':
-            checkpoint = stage_checkpoint(work_dir, stage)
-            entry.update(metric=f'proposal recall (IoU {RECALL_IOU:g}, top {RECALL_PROPOSALS})', source=checkpoint)
-            if osp.isfile(checkpoint):
-                entry['value'] = round(rpn_recall(config, checkpoint, osp.join(out_dir, stage['name']),
-                                                  recall_images, data_root, seed), 4)
-            else:
-                entry['note'] = (f'{checkpoint} not found (removed by max_keep_ckpts when the step ends '
-                                 'on a checkpoint interval?)')
+            entry.update(metric=f'proposal recall (IoU {RECALL_IOU:g}, top {RECALL_PROPOSALS})',
+                         **rpn_step_recall(cfg, config, work_dir, stage, info, recall_images, out_dir, data_root, seed))
         elif k == len(stages):
             entry.update(metric=MAP_NAME, value=round(final_map, 4), source='the final model, tools/test.py')
         else:
@@ -225,11 +273,12 @@ def step_report(config: str, work_dir: str, final_map: float, recall_images: int
                 else 'val split, NOT the test split'
             entry.update(metric=MAP_NAME, source=f"this step's detector on the proposals of "
                          f"{proposals or 'its RPN step'}, {split} (AlternatingTrainingHook, evaluate=True)")
-            metrics, why_not = stage_metrics(work_dir, stages, stage['name'])
-            if metrics is None:
-                entry['note'] = why_not
-            else:
+            metrics = None if info is None else info.get(metrics_key(stage['name']))
+            if metrics is not None:
                 entry['value'] = round(map_of(metrics), 4)
+            else:
+                entry['note'] = no_info or ('not evaluated during training (the config sets evaluate=False for '
+                                            f"{stage['name']})")
         steps.append(entry)
     return steps
 
@@ -250,8 +299,9 @@ def summary_lines(steps: list, class_ap: dict, mean_ap: float, times: dict, tota
     """The demo summary: each step's contribution and speed, the final AP per class, the time per phase."""
     lines = ['4-step alternating training (paper §3.2), what each step gave:']
     lines += format_steps(steps)
-    lines += [f'(recall: the RPN of the step\'s end checkpoint on {recall_images} test images; step 2: its '
-              'detector on step-1 proposals, the paper\'s "unshared" model; step 4: the final model)', '',
+    recall = ', '.join(f"step {s['step']}: {s['proposals']}" for s in steps if 'proposals' in s)
+    lines += [f'(recall on {recall_images} test images, {recall}; step 2: its detector on step-1 proposals, the '
+              'paper\'s "unshared" model; step 4: the final model)', '',
               f"{'class':<10} AP@0.5 (VOC07 11-point), final model"]
     lines += [f'{name:<10} {ap:.3f}' for name, ap in class_ap.items()]
     lines += [f"{'mAP':<10} {mean_ap:.3f}",
