@@ -48,8 +48,11 @@ def op_extension():
     # Schemas (csrc/*.cpp) and CPU kernels always; CUDA kernels when building with CUDA.
     sources = sorted(glob.glob(os.path.join(csrc, '*.cpp'))) + sorted(glob.glob(os.path.join(csrc, 'cpu', '*.cpp')))
     # -fopenmp: at::parallel_for is inlined into our kernels and only runs in parallel when they
-    # are compiled with OpenMP, the backend of the torch builds on PyPI.
-    extra_compile_args = {'cxx': ['-O3', '-fopenmp']}
+    # are compiled with OpenMP, the backend of the torch builds on PyPI. -fno-math-errno: sqrt
+    # vectorises (no kernel reads errno). -ffp-contract=off: a multiply and an add are rounded
+    # each, as in torch's element-wise ops, also in the kernels compiled for FMA-capable vector
+    # widths (simd.h), so every width gives the same bits.
+    extra_compile_args = {'cxx': ['-O3', '-fopenmp', '-fno-math-errno', '-ffp-contract=off']}
     extension = CppExtension
     if with_cuda():
         extension = CUDAExtension
