@@ -9,5 +9,6 @@ from . import _C  # noqa: F401  (registers torch.ops.faster_rcnn.*)
 from .nms import nms
 from .roi_pool import RoIPool, roi_pool
 from .roi_warp import RoIWarp, roi_warp
+from .within_channel_lrn import within_channel_lrn
 
-__all__ = ['RoIPool', 'RoIWarp', 'nms', 'roi_pool', 'roi_warp']
+__all__ = ['RoIPool', 'RoIWarp', 'nms', 'roi_pool', 'roi_warp', 'within_channel_lrn']
