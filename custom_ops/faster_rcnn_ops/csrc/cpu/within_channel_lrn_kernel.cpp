@@ -1,4 +1,5 @@
-// CPU kernels of faster_rcnn::within_channel_lrn (Caffe's within-channel LRN, see ../within_channel_lrn.cpp).
+// CPU kernels of faster_rcnn::within_channel_lrn, Caffe's within-channel LRN (see
+// ../within_channel_lrn.cpp).
 //
 // Both layouts run one loop nest. A tensor is read as [planes][H][W][lanes], the lanes of a cell
 // contiguous: channels-last (N, H, W, C) is N planes of C lanes, contiguous (N, C, H, W) is N * C
@@ -12,22 +13,27 @@
 // zeros and so is a column outside the row (zero padding, counted in the mean). The squares are
 // recomputed from x, which is read from cache, rather than stored.
 //
-// Forward, one pass over x: y = x * (1 + alpha * sum(x^2) / size^2)^-beta, rows split over threads
+// Forward, one pass over x: y = x * (1 + alpha / size^2 * sum(x^2))^-beta, rows split over threads
 // with at::parallel_for.
 //
 // Backward, one pass over x and dy: a thread takes a contiguous range of rows and walks down it,
 // keeping a ring of the last size rows of t = dy * s^-beta * x / s and of g = dy * s^-beta (s
 // recomputed from x as in the forward pass); once the rows below row h are in the ring,
-//   dx[h] = g[h] - (sum(t) / size^2 * x[h]) * (2 * alpha * beta).
+//   dx[h] = g[h] - (2 * alpha * beta / size^2) * sum(t) * x[h].
 // Only the r = size / 2 rows of t above a thread's range are computed twice (by the thread above).
 //
-// Each step is the pure-PyTorch formula's (faster_rcnn_paper's WithinChannelLRN): a sum divided by
-// size^2, times alpha, plus 1, each rounded (setup.py builds with -ffp-contract=off: no fused
-// multiply-add), and s^-0.75 = rsqrt(s) * sqrt(rsqrt(s)) with rsqrt(s) = 1 / sqrt(s), every
-// operation IEEE-rounded (any other beta: std::pow). Results differ from the formula's by float
-// rounding only (the order of the window sum; torch 2.13's CPU float32 sqrt is not always the
-// nearest float). They are the same in both layouts (the same sums in the same order), for every
-// vector width (simd.h: 64-, 32- or 16-byte vectors, as torch picks) and every thread count.
+// The time goes to the divider (three divisions / square roots per value, for beta = 0.75) and to
+// memory (the tensors are tens of MB); each tile's element-wise loop prefetches the next tile
+// (prefetch), so that the two overlap. (Walking a plane in column strips, so that the backward ring
+// stays in L1 / L2 for long channels-last rows, measured slower than whole rows.)
+//
+// Arithmetic: a sum times alpha / size^2 plus 1; s^-0.75 = rsqrt(s) * sqrt(rsqrt(s)), 1 / s =
+// rsqrt(s)^2, rsqrt(s) = 1 / sqrt(s) (any other beta: std::pow and a division); each operation
+// IEEE-rounded on its own (setup.py builds with -ffp-contract=off: no fused multiply-add). The
+// results are the same in both layouts (the same sums in the same order), for every vector width
+// (simd.h: 64-, 32- or 16-byte vectors, as torch picks) and every thread count, and differ from
+// faster_rcnn_paper's pure-PyTorch formula by float rounding only (the order of the operations;
+// torch 2.13's CPU float32 sqrt is not always the nearest float).
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -45,6 +51,10 @@ namespace {
 
 // Values of a row handled per tile: a tile's column sums and window sums stay in L1.
 constexpr int64_t kTile = 2048;
+// The element-wise loop of a tile goes kChunk values at a time, each chunk preceded by the
+// prefetches of its cache lines of the next tile (kLineBytes each).
+constexpr int64_t kChunk = 64;
+constexpr int64_t kLineBytes = 64;
 // At least this many values per parallel task (smaller inputs run on the calling thread).
 constexpr int64_t kMinValuesPerTask = 1 << 15;
 // The window radius the loops are compiled for (ZF's 3 x 3); any other radius runs the same
@@ -55,11 +65,10 @@ constexpr int kAnyRadius = -1;
 // What every task reads and writes; a tensor is [planes][H][W][lanes] (see above).
 template <typename T>
 struct LrnArgs {
-  int64_t planes, H, W, lanes, radius;
-  T area;   // size * size
-  T alpha;  // alpha
+  int64_t planes, H, W, lanes, radius, total;
+  T alpha;  // alpha / size^2 (a mean's alpha)
   T beta;   // beta
-  T slope;  // 2 * alpha * beta
+  T slope;  // 2 * alpha * beta / size^2
   const T* x;
   const T* dy;  // backward only
   T* out;
@@ -145,19 +154,40 @@ FASTER_RCNN_ALWAYS_INLINE void window_sums(const LrnArgs<T>& a, int64_t j0, int6
   }
 }
 
-// s^-beta; beta = 0.75 as rsqrt(s) * sqrt(rsqrt(s)), which vectorises.
+// s^-beta and 1 / s. beta = 0.75 (ZF's): rsqrt(s) * sqrt(rsqrt(s)) and rsqrt(s)^2 with rsqrt(s) =
+// 1 / sqrt(s), three divider operations in all, which vectorise; any other beta: std::pow, which
+// does not.
+template <typename T>
+struct PowerTerms {
+  T inverse_power, reciprocal;
+};
+
 template <typename T, bool ThreeQuarters>
-FASTER_RCNN_ALWAYS_INLINE T inverse_power(T s, T beta) {
+FASTER_RCNN_ALWAYS_INLINE PowerTerms<T> power_terms(T s, T beta) {
   if (ThreeQuarters) {
     const T inverse = T(1) / std::sqrt(s);
-    return inverse * std::sqrt(inverse);
+    return {inverse * std::sqrt(inverse), inverse * inverse};
   }
-  return std::pow(s, -beta);
+  return {std::pow(s, -beta), T(1) / s};
+}
+
+// Asks for the cache lines of data[offset + q], q in [c, ce), for reading (or writing, `Write`);
+// indices outside [0, total) are skipped. The kernels ask for the next tile of the rows they
+// stream while the divider works on this tile, so that the memory traffic and the arithmetic
+// overlap (the hardware prefetchers alone leave the first loop of each tile waiting for memory).
+template <bool Write, typename T>
+FASTER_RCNN_ALWAYS_INLINE void prefetch(const T* data, int64_t offset, int64_t c, int64_t ce,
+                                        int64_t total) {
+  for (int64_t q = c; q < ce; q += kLineBytes / static_cast<int64_t>(sizeof(T))) {
+    const int64_t i = offset + q;
+    if (i >= 0 && i < total) __builtin_prefetch(data + i, Write ? 1 : 0);
+  }
 }
 
 // Output rows [begin, end) of all planes (row index = plane * H + h).
 template <typename T, int Radius, bool ThreeQuarters>
 FASTER_RCNN_ALWAYS_INLINE void forward_rows(const LrnArgs<T>& a, int64_t begin, int64_t end) {
+  const int64_t r = radius_of<Radius>(a);
   const int64_t length = a.W * a.lanes;
   TileBuffers<T> b(a);
   for (int64_t row = begin; row < end; ++row) {
@@ -170,9 +200,15 @@ FASTER_RCNN_ALWAYS_INLINE void forward_rows(const LrnArgs<T>& a, int64_t begin, 
       const int64_t j1 = std::min(length, j0 + kTile);
       window_sums<T, Radius, true>(a, j0, j1, b);
       const T* sums = b.sums.data();
-      for (int64_t j = j0; j < j1; ++j) {
-        const T s = sums[j - j0] / a.area * a.alpha + T(1);
-        y[j] = x[j] * inverse_power<T, ThreeQuarters>(s, a.beta);
+      for (int64_t c = j0; c < j1; c += kChunk) {
+        const int64_t ce = std::min(j1, c + kChunk);
+        // the next tile: of the window's last row (the one row not yet read) and of y
+        prefetch<false>(a.x, (row + r) * length + kTile, c, ce, a.total);
+        prefetch<true>(a.out, row * length + kTile, c, ce, a.total);
+        for (int64_t j = c; j < ce; ++j) {
+          const T s = sums[j - j0] * a.alpha + T(1);
+          y[j] = x[j] * power_terms<T, ThreeQuarters>(s, a.beta).inverse_power;
+        }
       }
     }
   }
@@ -187,9 +223,8 @@ FASTER_RCNN_ALWAYS_INLINE void backward_plane_rows(const LrnArgs<T>& a, int64_t 
                                                    TileBuffers<T>& b) {
   const int64_t r = radius_of<Radius>(a);
   const int64_t length = a.W * a.lanes;
-  const T* x_plane = a.x + p * a.H * length;
-  const T* dy_plane = a.dy + p * a.H * length;
-  T* dx_plane = a.out + p * a.H * length;
+  const int64_t first_row = p * a.H;  // row index of the plane's row 0
+  const T* x_plane = a.x + first_row * length;
   auto x_row = [&](int64_t hh) { return x_plane + hh * length; };
   auto t_row = [&](int64_t hh) { return ring + (hh % slots) * length; };
   auto g_row = [&](int64_t hh) { return ring + (slots + hh % slots) * length; };
@@ -197,7 +232,7 @@ FASTER_RCNN_ALWAYS_INLINE void backward_plane_rows(const LrnArgs<T>& a, int64_t 
   for (int64_t h = h_begin; h < h_end; ++h) {
     for (const int64_t last = std::min(a.H, h + r + 1); next < last; ++next) {
       const T* x = x_row(next);
-      const T* dy = dy_plane + next * length;
+      const T* dy = a.dy + (first_row + next) * length;
       T* t = t_row(next);
       T* g = g_row(next);
       window_rows<Radius>(a, next, x_row, b);
@@ -205,24 +240,35 @@ FASTER_RCNN_ALWAYS_INLINE void backward_plane_rows(const LrnArgs<T>& a, int64_t 
         const int64_t j1 = std::min(length, j0 + kTile);
         window_sums<T, Radius, true>(a, j0, j1, b);
         const T* sums = b.sums.data();
-        for (int64_t j = j0; j < j1; ++j) {
-          const T s = sums[j - j0] / a.area * a.alpha + T(1);
-          const T grad = dy[j] * inverse_power<T, ThreeQuarters>(s, a.beta);
-          g[j] = grad;
-          t[j] = grad * x[j] / s;
+        for (int64_t c = j0; c < j1; c += kChunk) {
+          const int64_t ce = std::min(j1, c + kChunk);
+          // the next tile of the window's last row of x and of dy; this tile of dx's row next - r,
+          // written next (when it is this task's)
+          prefetch<false>(a.x, (first_row + next + r) * length + kTile, c, ce, a.total);
+          prefetch<false>(a.dy, (first_row + next) * length + kTile, c, ce, a.total);
+          if (next - r >= h_begin) {
+            prefetch<true>(a.out, (first_row + next - r) * length, c, ce, a.total);
+          }
+          for (int64_t j = c; j < ce; ++j) {
+            const T s = sums[j - j0] * a.alpha + T(1);
+            const PowerTerms<T> terms = power_terms<T, ThreeQuarters>(s, a.beta);
+            const T grad = dy[j] * terms.inverse_power;
+            g[j] = grad;
+            t[j] = grad * x[j] * terms.reciprocal;
+          }
         }
       }
     }
     const T* x = x_row(h);
     const T* g = g_row(h);
-    T* dx = dx_plane + h * length;
+    T* dx = a.out + (first_row + h) * length;
     window_rows<Radius>(a, h, t_row, b);
     for (int64_t j0 = 0; j0 < length; j0 += kTile) {
       const int64_t j1 = std::min(length, j0 + kTile);
       window_sums<T, Radius, false>(a, j0, j1, b);
       const T* sums = b.sums.data();
       for (int64_t j = j0; j < j1; ++j) {
-        dx[j] = g[j] - sums[j - j0] / a.area * x[j] * a.slope;
+        dx[j] = g[j] - sums[j - j0] * x[j] * a.slope;
       }
     }
   }
@@ -310,15 +356,16 @@ LrnArgs<T> make_args(const at::Tensor& input, at::MemoryFormat layout, int64_t s
                      double beta) {
   const int64_t N = input.size(0), C = input.size(1), H = input.size(2), W = input.size(3);
   const bool channels_last = layout == at::MemoryFormat::ChannelsLast;
+  const double area = static_cast<double>(size) * static_cast<double>(size);
   return LrnArgs<T>{channels_last ? N : N * C,
                     H,
                     W,
                     channels_last ? C : 1,
                     (size - 1) / 2,
-                    static_cast<T>(static_cast<double>(size) * static_cast<double>(size)),
-                    static_cast<T>(alpha),
+                    input.numel(),
+                    static_cast<T>(alpha / area),
                     static_cast<T>(beta),
-                    static_cast<T>(2.0 * alpha * beta),
+                    static_cast<T>(2.0 * alpha * beta / area),
                     nullptr,
                     nullptr,
                     nullptr};
