@@ -7,11 +7,11 @@ configs shipped inside the package, for ``_base_`` (``packaged_configs.py``).
 """
 from . import datasets, engine, evaluation, models, visualization  # noqa: F401  (registers the components)
 from .packaged_configs import config_path  # noqa: F401
-from .models.layers.within_channel_lrn import TRACED_OP_NAME as LRN_TRACED_OP
+from .models.layers.within_channel_lrn import TRACED_OP_NAMES as LRN_TRACED_OPS
 from .utils.checkpoint_safety import allow_mmengine_checkpoints
 from .utils.flop_handles import register_flop_handles
 
 allow_mmengine_checkpoints()
-register_flop_handles(not_counted_ops=[LRN_TRACED_OP])
+register_flop_handles(not_counted_ops=LRN_TRACED_OPS)
 
 __version__ = '0.1.0'

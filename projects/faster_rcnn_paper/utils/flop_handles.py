@@ -20,8 +20,9 @@ convolutions and matrix products only; pooling and NMS are on MMEngine's list of
 without a warning). Our ops are added to that list too, so neither counter warns
 ``Unsupported operator faster_rcnn::roi_pool`` (the FLOP counter uses the handles above, which
 come first). The ZF backbone's within-channel LRN (a 3 x 3 mean of squares and a power per
-element: pooling and element-wise work, which MMEngine does not count) is traced as a Python op,
-which that list cannot hold: both counters get a handle for it that counts 0.
+element: pooling and element-wise work, which MMEngine does not count) is traced as our compiled
+op on CPU and as a Python op elsewhere, which that list cannot hold: both counters get a handle for
+each name that counts 0.
 """
 from math import prod
 from typing import Any, List, Sequence

@@ -9,14 +9,31 @@ normalises across channels instead, so it is not the same layer.
 The gradient is Caffe's closed form (``LRNLayer::WithinChannelBackward`` composes the same terms
 from its split / power / pooling / product layers): with ``s = 1 + alpha · mean(x²)``,
 ``dx = dy · s^-beta - (2 · alpha · beta / size²) · x · Σ_window(dy · x · s^(-beta-1))`` — one
-window sum instead of autograd's chain through pooling, power and division. ``beta = 0.75`` (ZF's)
-uses ``rsqrt(s) · sqrt(rsqrt(s))`` in place of a general power. The layer is about 2.5x faster for
-forward + backward on CPU (first-order gradients only); ``tools/analysis_tools/benchmark_zf_trunk.py`` measures it against the autograd formula.
+window sum instead of autograd's chain through pooling, power and division (first-order gradients
+only).
+
+Two implementations of the same numbers (equal up to float rounding; tests compare them):
+
+* on CPU (float32 / float64), the compiled op ``faster_rcnn_ops.within_channel_lrn``: one fused
+  pass over the tensor forward and one backward, channels-last (ZF's trunk layout) or contiguous;
+  3-5x faster than the formula below for forward and for forward + backward on ZF's conv1 map;
+* on other devices and dtypes (the op has no CUDA kernel), :func:`within_channel_lrn_formula`, the
+  formula in PyTorch ops with the closed-form gradient in an autograd Function (``beta = 0.75``,
+  ZF's, as ``rsqrt(s) · sqrt(rsqrt(s))``); it is also the reference the op is checked against.
+
+``tools/analysis_tools/benchmark_zf_trunk.py`` times the layer against the formula and against the
+autograd chain of the same formula.
 """
 import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
+
+from faster_rcnn_ops import within_channel_lrn as compiled_within_channel_lrn
+
+#: Where the layer runs the compiled op (the op's CPU kernel supports these dtypes).
+COMPILED_DEVICE_TYPES = ('cpu', )
+COMPILED_DTYPES = (torch.float32, torch.float64)
 
 
 def _window_mean(x: Tensor, size: int) -> Tensor:
@@ -54,9 +71,15 @@ class _WithinChannelLRNFunction(torch.autograd.Function):
         return grad_in, None, None, None
 
 
-#: The LRN as MMEngine's jit tracer names it (a ``torch.autograd.Function``): the FLOP and activation
-#: counters get a zero-count handle for it (``utils/flop_handles.py``), as for pooling.
-TRACED_OP_NAME = f'prim::PythonOp.{_WithinChannelLRNFunction.__name__}'
+def within_channel_lrn_formula(x: Tensor, size: int, alpha: float, beta: float) -> Tensor:
+    """The LRN in PyTorch ops (any device and floating dtype), with the closed-form gradient."""
+    return _WithinChannelLRNFunction.apply(x, size, alpha, beta)
+
+
+#: The LRN as MMEngine's jit tracer names it: the compiled op on CPU, the autograd Function (a
+#: Python op) elsewhere. The FLOP and activation counters get a zero-count handle for both
+#: (``utils/flop_handles.py``), as for pooling.
+TRACED_OP_NAMES = ('faster_rcnn::within_channel_lrn', f'prim::PythonOp.{_WithinChannelLRNFunction.__name__}')
 
 
 class WithinChannelLRN(nn.Module):
@@ -68,7 +91,9 @@ class WithinChannelLRN(nn.Module):
         self.size, self.alpha, self.beta = size, alpha, beta
 
     def forward(self, x: Tensor) -> Tensor:
-        return _WithinChannelLRNFunction.apply(x, self.size, self.alpha, self.beta)
+        if x.device.type in COMPILED_DEVICE_TYPES and x.dtype in COMPILED_DTYPES:
+            return compiled_within_channel_lrn(x, self.size, self.alpha, self.beta)
+        return within_channel_lrn_formula(x, self.size, self.alpha, self.beta)
 
     def extra_repr(self) -> str:
         return f'size={self.size}, alpha={self.alpha}, beta={self.beta}'

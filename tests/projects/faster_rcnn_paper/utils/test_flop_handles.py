@@ -5,6 +5,7 @@ import subprocess
 import sys
 from functools import partial
 
+import pytest
 import torch
 from mmengine.analysis import ActivationAnalyzer, FlopAnalyzer
 from mmengine.config import Config
@@ -13,6 +14,8 @@ from torch import nn
 
 import faster_rcnn_paper  # noqa: F401  (registers the FLOP handles)
 import faster_rcnn_ops  # noqa: F401  (loads torch.ops.faster_rcnn)
+from faster_rcnn_paper.models.layers import WithinChannelLRN
+from faster_rcnn_paper.models.layers.within_channel_lrn import TRACED_OP_NAMES
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from tests.tiny import REPO, tool_env
@@ -64,7 +67,20 @@ def test_detector_count_includes_roi_pooling_and_nms():
     assert 0 < counts['roi_pool'] <= 300 * 256 * 6 * 6 and counts['roi_pool'] % (256 * 6 * 6) == 0
     assert counts['nms'] > 0
     unsupported = analyzer.unsupported_ops()
-    assert not any(op.startswith('faster_rcnn::') or 'LRN' in op for op in unsupported), unsupported
+    assert not any(op.startswith('faster_rcnn::') or 'lrn' in op.lower() for op in unsupported), unsupported
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16], ids=['compiled op', 'PyTorch formula'])
+def test_within_channel_lrn_counts_zero_in_either_form(dtype):
+    """ZF's LRN is traced as the compiled op on CPU and as a Python op in its PyTorch form (other
+    devices and dtypes): both counters know both names and count them 0 (element-wise work)."""
+    x = torch.rand(1, 4, 6, 6, dtype=dtype)
+    graph, _ = torch.jit._get_trace_graph(WithinChannelLRN(), (x, ))
+    # named as MMEngine's JitModelAnalysis names a node
+    traced = [n.kind() + (f'.{n.pyname()}' if n.kind() == 'prim::PythonOp' else '') for n in graph.nodes()]
+    assert [kind for kind in traced if kind != 'prim::Constant'] == [TRACED_OP_NAMES[dtype != torch.float32]]
+    for analyzer in (FlopAnalyzer(WithinChannelLRN(), x), ActivationAnalyzer(WithinChannelLRN(), x)):
+        assert analyzer.total() == 0 and not analyzer.unsupported_ops()
 
 
 def test_count_flops_tool_needs_no_dataset(tmp_path):
