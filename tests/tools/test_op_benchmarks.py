@@ -34,8 +34,17 @@ def test_zf_trunk_benchmark_compares_with_the_former_trunk(monkeypatch, capsys):
     monkeypatch.setattr(benchmark_zf_trunk, 'INPUTS', [('1 x 64x96', 1, 64, 96)])
     benchmark_zf_trunk.main(['--repeats', '1'])
     lines = [line for line in capsys.readouterr().out.splitlines() if '| ratio' in line]
-    assert [line.split(':')[0].split()[-1] for line in lines] == ['forward', 'forward+backward'] * 2, lines
-    assert lines[0].startswith('LRN (96, 32, 48) x1') and lines[2].startswith('ZF trunk 1 x 64x96'), lines
+    assert [line.split(':')[0].split()[-1] for line in lines] == ['forward', 'forward+backward'] * 3, lines
+    assert all(line.startswith('LRN (96, 32, 48) x1') for line in lines[:4]), lines
+    assert '| autograd' in lines[0] and '| formula' in lines[2] and lines[4].startswith('ZF trunk 1 x 64x96'), lines
     # the baseline is the former layer: default layout, autograd LRN
     base = benchmark_zf_trunk.baseline_trunk(benchmark_zf_trunk.ZFNet())
     assert not base.channels_last and isinstance(base.norm1, benchmark_zf_trunk.AutogradLRN)
+
+
+def test_zf_trunk_benchmark_formula_baseline_is_the_pytorch_path():
+    """The compiled op's baseline is the layer's pure-PyTorch path (a Python autograd Function)."""
+    x = torch.relu(torch.randn(1, 4, 6, 7, requires_grad=True))
+    formula = benchmark_zf_trunk.FormulaLRN()
+    assert type(formula(x).grad_fn).__name__ == '_WithinChannelLRNFunctionBackward'
+    torch.testing.assert_close(formula(x), benchmark_zf_trunk.WithinChannelLRN()(x))

@@ -1,11 +1,15 @@
-"""Benchmark of the ZF trunk's CPU speed-ups: the LRN's closed-form gradient and channels-last layout.
+"""Benchmark of the ZF trunk's CPU speed-ups: the LRN's compiled op and closed-form gradient, and the
+channels-last layout.
 
-Each line times ours against the formulation it replaced, in the same run, and prints the ratio
-(baseline time / ours); outputs are checked equal (float rounding) before timing.
+Each line times ours against a formulation it replaced, in the same run (in turns, so that both
+meet the same load on a shared machine), and prints the ratio (baseline time / ours); outputs are
+checked equal (float rounding) before timing.
 
-* ``LRN``: :class:`WithinChannelLRN` (Caffe's closed-form gradient) against the autograd chain of
-  the same formula (pooling, power, division) on a conv1 map (in the trunk's layout).
-* ``ZF trunk``: :class:`ZFNet` as configured (channels-last, closed-form LRN) against the same
+* ``LRN``: :class:`WithinChannelLRN` (on CPU the compiled op ``faster_rcnn_ops.within_channel_lrn``)
+  on a conv1 map in the trunk's layout, against the autograd chain of the same formula (pooling,
+  power, division) and against the pure-PyTorch formula with Caffe's closed-form gradient (the
+  layer before the compiled op, still its path on other devices).
+* ``ZF trunk``: :class:`ZFNet` as configured (channels-last, the layer above) against the same
   weights in the default memory layout with the autograd LRN, on the demo's batch (2 images of
   320x480, a Fast R-CNN step) and on one paper-scale image (600x1000).
 
@@ -19,7 +23,8 @@ from torch.nn import functional as F
 
 from faster_rcnn_paper.models.backbones import ZFNet
 from faster_rcnn_paper.models.layers import WithinChannelLRN
-from faster_rcnn_ops.benchmarking import parse_benchmark_args, pass_of, timed
+from faster_rcnn_paper.models.layers.within_channel_lrn import within_channel_lrn_formula
+from faster_rcnn_ops.benchmarking import parse_benchmark_args, pass_of, timed_in_turns
 
 # (label, batch, height, width): the demo's Fast R-CNN batch and one paper-scale image
 INPUTS = [('2 x 320x480', 2, 320, 480), ('1 x 600x1000', 1, 600, 1000)]
@@ -37,6 +42,14 @@ class AutogradLRN(nn.Module):
         return x / (1.0 + self.alpha * mean_sq).pow(self.beta)
 
 
+class FormulaLRN(WithinChannelLRN):
+    """The layer's pure-PyTorch path (the closed-form formula) on every device: the layer before
+    the compiled op."""
+
+    def forward(self, x):
+        return within_channel_lrn_formula(x, self.size, self.alpha, self.beta)
+
+
 def baseline_trunk(model: ZFNet) -> ZFNet:
     """``model``'s weights in the default layout with the autograd LRN."""
     base = ZFNet(channels_last=False, init_cfg=dict(type='Constant', layer='Conv2d', val=0))
@@ -52,8 +65,9 @@ def first(output):
     return output[0] if isinstance(output, tuple) else output
 
 
-def compare(label, ours, base, inputs, args):
-    """Checks ``ours(inputs)`` equals ``base(inputs)``, then prints forward and forward+backward ratios."""
+def compare(label, ours, base, inputs, args, baseline='before'):
+    """Checks ``ours(inputs)`` equals ``base(inputs)``, then prints forward and forward+backward ratios
+    (the ``baseline``'s time / ours)."""
     with torch.no_grad():
         out, ref = first(ours(inputs)), first(base(inputs))
     if not torch.allclose(out, ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item()):
@@ -61,9 +75,9 @@ def compare(label, ours, base, inputs, args):
     for mode in ('forward', 'forward+backward'):
         leaf = inputs.clone().requires_grad_(mode != 'forward')
         with torch.set_grad_enabled(mode != 'forward'):
-            t_ours = timed(pass_of(lambda x: first(ours(x)), leaf), args.repeats, args.device)
-            t_base = timed(pass_of(lambda x: first(base(x)), leaf), args.repeats, args.device)
-        print(f'{label:30s} {mode:16s}: ours {t_ours * 1e3:8.2f} ms | before {t_base * 1e3:8.2f} ms | '
+            t_ours, t_base = timed_in_turns([pass_of(lambda x: first(ours(x)), leaf),
+                                             pass_of(lambda x: first(base(x)), leaf)], args.repeats, args.device)
+        print(f'{label:30s} {mode:16s}: ours {t_ours * 1e3:8.2f} ms | {baseline} {t_base * 1e3:8.2f} ms | '
               f'ratio {t_base / t_ours:5.2f}x', flush=True)
 
 
@@ -83,7 +97,9 @@ def main(argv=None):
             if model.channels_last:
                 conv1 = conv1.contiguous(memory_format=torch.channels_last)
         compare(f'LRN {tuple(conv1.shape[1:])} x{batch}', lrn,
-                AutogradLRN(lrn.size, lrn.alpha, lrn.beta), conv1, args)
+                AutogradLRN(lrn.size, lrn.alpha, lrn.beta), conv1, args, baseline='autograd')
+        compare(f'LRN {tuple(conv1.shape[1:])} x{batch}', lrn,
+                FormulaLRN(lrn.size, lrn.alpha, lrn.beta), conv1, args, baseline='formula')
         compare(f'ZF trunk {label}', model, base, images, args)
 
 
