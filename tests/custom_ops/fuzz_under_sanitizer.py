@@ -48,6 +48,13 @@ def main(lib: str, n: int) -> None:
             ops.roi_warp_backward(torch.randn_like(out), arg, feats, rois, scale, ratio)
         except (RuntimeError, ValueError):
             raised += 1
+        size = rng.choice([1, 3, 3, 5, 7, 2, 0])  # even / zero sizes must be rejected
+        lrn_input = feats.contiguous(memory_format=torch.channels_last) if rng.random() < 0.5 else feats
+        try:
+            out = ops.within_channel_lrn(lrn_input, size, rng.choice([5e-5, 1e-2]), rng.choice([0.75, 0.6]))
+            ops.within_channel_lrn_backward(torch.randn_like(out), lrn_input, size, 5e-5, 0.75)
+        except (RuntimeError, ValueError):
+            raised += 1
         boxes = torch.rand(rng.randint(0, 50), 4, dtype=dtype) * 100
         boxes[:, 2:] += boxes[:, :2]
         ops.nms(boxes, torch.rand(len(boxes), dtype=dtype), rng.random(), rng.randint(0, 1), rng.randint(-1, 20))

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from faster_rcnn_ops import nms
 from .roi_pool_reference import reference_roi_pool
+from .within_channel_lrn_reference import reference_within_channel_lrn
 
 COORD = st.one_of(
     st.floats(-50, 250, allow_nan=False),
@@ -79,3 +80,22 @@ def test_nms_fuzz(n, thr, offset, max_output, seed, with_nan):
     if max_output > 0:
         assert len(keep) <= max_output
     assert (scores[keep][:-1] >= scores[keep][1:]).all()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 2), st.integers(1, 4), st.integers(1, 9), st.integers(1, 9), st.sampled_from([1, 3, 5, 7]),
+       st.sampled_from([(5e-5, 0.75), (1e-2, 0.75), (1e-2, 0.6)]), st.booleans(),
+       st.sampled_from([torch.float32, torch.float64]), st.integers(0, 2**16))
+def test_within_channel_lrn_fuzz_matches_reference(n, c, h, w, size, alpha_beta, channels_last, dtype, seed):
+    """Any map size (windows larger than the map included), either layout: the NumPy loop's
+    values, and a gradient of the input's shape and layout."""
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.randn(n, c, h, w, generator=g, dtype=torch.float64) * 100).to(dtype)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    out = torch.ops.faster_rcnn.within_channel_lrn(x, size, *alpha_beta)
+    expected = reference_within_channel_lrn(x, size, *alpha_beta)
+    tol = dict(rtol=1e-12, atol=0) if dtype == torch.float64 else dict(rtol=2e-6, atol=1e-5)
+    torch.testing.assert_close(out.double(), expected, **tol)
+    grad = torch.ops.faster_rcnn.within_channel_lrn_backward(torch.ones_like(x), x, size, *alpha_beta)
+    assert grad.shape == x.shape and grad.stride() == out.stride() and torch.isfinite(grad).all()
