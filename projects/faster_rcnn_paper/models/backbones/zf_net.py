@@ -11,10 +11,11 @@ rounds up (Caffe / ``ceil_mode=True``), which fixes the feature-map size and so 
 The fc6/fc7 layers live in the Fast R-CNN head (:class:`FastRCNNBBoxHead`, 6×6 RoI pooling).
 
 The trunk runs in channels-last memory layout (``channels_last=True``; the same numbers up to float
-rounding): on CPU its 3×3 poolings (the LRN's window mean and the max-pools) are ~10x faster than
-in the default layout; with the LRN's closed-form gradient the trunk's forward is ~2x and its
-forward + backward 1.25-1.45x faster than before (``tools/analysis_tools/benchmark_zf_trunk.py``). The returned
-conv5 map is contiguous again.
+rounding): on CPU its 3×3 max-pools (and the LRN's window mean in its PyTorch form) are ~10x faster
+than in the default layout, and the LRN's compiled CPU op reads that layout directly. With both,
+the trunk's forward is ~2x and its forward + backward 1.6-1.8x faster than in the default layout
+with autograd through the LRN formula (``tools/analysis_tools/benchmark_zf_trunk.py``). The
+returned conv5 map is contiguous again.
 """
 from typing import Optional, Tuple
 
