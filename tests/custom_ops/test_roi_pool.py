@@ -1,7 +1,4 @@
 """Tests of faster_rcnn_ops.roi_pool: Caffe semantics, autograd, registration and bad input."""
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -9,6 +6,7 @@ from torch.library import opcheck
 
 from faster_rcnn_ops import RoIPool, roi_pool
 from .roi_pool_reference import reference_roi_pool, reference_roi_pool_backward
+from .cpu_capability import forward_and_backward_at
 
 OP = torch.ops.faster_rcnn.roi_pool
 OP_BACKWARD = torch.ops.faster_rcnn.roi_pool_backward
@@ -108,16 +106,6 @@ def test_thread_count_does_not_change_result():
     assert all(torch.equal(a, b) for a, b in zip(one, two))
 
 
-# Runs the op on saved inputs in a fresh process, whose ATEN_CPU_CAPABILITY picks the kernel's
-# vector width (simd.h: simd_isa()).
-_RUN_SAVED = """
-import sys, torch, faster_rcnn_ops
-from tests.custom_ops.test_roi_pool import _forward_and_backward
-cases = torch.load(sys.argv[1])
-torch.save([_forward_and_backward(f, rois) for f, rois in cases], sys.argv[2])
-"""
-
-
 @pytest.mark.parametrize('capability', ['default', 'avx2'])
 def test_vector_width_does_not_change_result(capability, tmp_path):
     """The 16-byte (SSE2 / NEON) and AVX2 forms of the forward kernel give the results of the
@@ -127,13 +115,8 @@ def test_vector_width_does_not_change_result(capability, tmp_path):
     for dtype in (torch.float32, torch.float64):
         f = torch.randn(2, 37, 12, 13, generator=g, dtype=torch.float64).to(dtype)  # 37: a partial block
         cases.append((f, random_rois(40, 2, 12, 13, 0.5, g, dtype)))
-    torch.save(cases, tmp_path / 'in.pt')
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ, ATEN_CPU_CAPABILITY=capability,
-               PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH')) if p))
-    subprocess.run([sys.executable, '-c', _RUN_SAVED, str(tmp_path / 'in.pt'), str(tmp_path / 'out.pt')],
-                   env=env, check=True)
-    for (f, rois), theirs in zip(cases, torch.load(tmp_path / 'out.pt')):
+    theirs_all = forward_and_backward_at(capability, 'tests.custom_ops.test_roi_pool', cases, tmp_path)
+    for (f, rois), theirs in zip(cases, theirs_all):
         assert all(torch.equal(a, b) for a, b in zip(_forward_and_backward(f, rois), theirs))
 
 

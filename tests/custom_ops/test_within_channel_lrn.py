@@ -1,8 +1,5 @@
 """Tests of faster_rcnn_ops.within_channel_lrn: Caffe's within-channel LRN, its closed-form
 gradient, both memory layouts, registration and bad input."""
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -10,6 +7,7 @@ from torch.library import opcheck
 
 from faster_rcnn_ops import within_channel_lrn
 from .within_channel_lrn_reference import reference_formula, reference_within_channel_lrn
+from .cpu_capability import forward_and_backward_at
 
 OP = torch.ops.faster_rcnn.within_channel_lrn
 OP_BACKWARD = torch.ops.faster_rcnn.within_channel_lrn_backward
@@ -122,28 +120,13 @@ def test_thread_count_does_not_change_result():
     assert all(torch.equal(a, b) for ones, twos in zip(one, two) for a, b in zip(ones, twos))
 
 
-# Runs the op on saved inputs in a fresh process, whose ATEN_CPU_CAPABILITY picks the kernels'
-# vector width (simd.h: simd_isa()).
-_RUN_SAVED = """
-import sys, torch, faster_rcnn_ops
-from tests.custom_ops.test_within_channel_lrn import _forward_and_backward
-cases = torch.load(sys.argv[1])
-torch.save([_forward_and_backward(x, dy) for x, dy in cases], sys.argv[2])
-"""
-
-
 @pytest.mark.parametrize('capability', ['default', 'avx2'])
 def test_vector_width_does_not_change_result(capability, tmp_path):
     """The 16-byte (SSE2 / NEON) and AVX2 forms of the kernels give the results of the widest this
     CPU runs, bit for bit (no fused multiply-add in any of them)."""
     cases = _cases()
-    torch.save(cases, tmp_path / 'in.pt')
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ, ATEN_CPU_CAPABILITY=capability,
-               PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH')) if p))
-    subprocess.run([sys.executable, '-c', _RUN_SAVED, str(tmp_path / 'in.pt'), str(tmp_path / 'out.pt')],
-                   env=env, check=True)
-    for (x, dy), theirs in zip(cases, torch.load(tmp_path / 'out.pt')):
+    theirs_all = forward_and_backward_at(capability, 'tests.custom_ops.test_within_channel_lrn', cases, tmp_path)
+    for (x, dy), theirs in zip(cases, theirs_all):
         assert all(torch.equal(a, b) for a, b in zip(_forward_and_backward(x, dy), theirs))
 
 
