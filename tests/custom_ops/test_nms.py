@@ -44,6 +44,18 @@ def test_matches_reference_and_mmcv(offset, dtype):
         assert torch.equal(keep, mmcv_nms(boxes, scores, 0.5, offset=offset)[1])
 
 
+def test_degenerate_boxes_match_reference():
+    """Zero-size boxes and boxes inverted by more than the offset (x2 < x1 - 1) among ordinary ones: the
+    kernel's branch-free overlap test makes the reference's decisions (they never suppress or are
+    suppressed through an overlap they do not have)."""
+    boxes, scores = random_boxes(300, seed=5)
+    inverted = torch.arange(300) % 5 == 0
+    boxes[inverted] = boxes[inverted][:, [2, 3, 0, 1]] + torch.tensor([0.0, 0, -2, -2])
+    boxes[1::7, 2:] = boxes[1::7, :2]  # zero width and height (area 1 at offset 1, 0 at offset 0)
+    for offset in (0, 1):
+        assert nms(boxes, scores, 0.3, offset).tolist() == reference_nms(boxes.double(), scores, 0.3, offset)
+
+
 def test_early_stop_gives_the_first_kept_boxes():
     boxes, scores = random_boxes(500, seed=3)
     full = nms(boxes, scores, 0.7, 1)

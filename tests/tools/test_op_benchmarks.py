@@ -5,6 +5,7 @@ from faster_rcnn_ops import roi_pool, roi_warp
 from faster_rcnn_ops import benchmarking as op_benchmarking
 from tests.tools import load_tool
 
+benchmark_nms = load_tool('analysis_tools/benchmark_nms')
 benchmark_roi_pool = load_tool('analysis_tools/benchmark_roi_pool')
 benchmark_roi_warp = load_tool('analysis_tools/benchmark_roi_warp')
 benchmark_zf_trunk = load_tool('analysis_tools/benchmark_zf_trunk')
@@ -48,3 +49,14 @@ def test_zf_trunk_benchmark_formula_baseline_is_the_pytorch_path():
     formula = benchmark_zf_trunk.FormulaLRN()
     assert type(formula(x).grad_fn).__name__ == '_WithinChannelLRNFunctionBackward'
     torch.testing.assert_close(formula(x), benchmark_zf_trunk.WithinChannelLRN()(x))
+
+
+def test_nms_benchmark_boxes_are_an_rpn_output_and_it_prints_a_ratio_per_workload(monkeypatch, capsys):
+    boxes, scores = benchmark_nms.rpn_boxes(600, 1000, torch.Generator().manual_seed(0))
+    assert boxes.shape == (38 * 63 * 9, 4) and scores.shape == (38 * 63 * 9, )  # the paper's 38 x 63 conv5 map
+    assert (boxes[:, 2:] >= boxes[:, :2]).all() and boxes[:, 2].max() <= 999 and boxes[:, 3].max() <= 599
+    monkeypatch.setattr(benchmark_nms, 'WORKLOADS', [((64, 96), None, 20), ((64, 96), 30, 5)])
+    benchmark_nms.main(['--repeats', '1'])
+    lines = [line for line in capsys.readouterr().out.splitlines() if '| ratio' in line]
+    assert [line.split(':')[0] for line in lines] == ['64x96 image,   216 boxes ->   20',
+                                                      '64x96 image,    30 boxes ->    5'], lines

@@ -1,6 +1,7 @@
 // CPU kernel of faster_rcnn::nms (see ../nms.cpp). Boxes are sorted by score (stable, so ties keep
 // their input order), then each kept box suppresses the later boxes it overlaps by more than the
-// threshold; the scan stops as soon as `max_output` boxes are kept. cuda/nms_kernel.cu makes the
+// threshold (already suppressed ones included: the same result, without a branch); the scan stops
+// as soon as `max_output` boxes are kept. cuda/nms_kernel.cu makes the
 // same decisions with the same arithmetic.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
@@ -28,26 +29,27 @@ at::Tensor nms_cpu(const at::Tensor& boxes, const at::Tensor& scores, double iou
   AT_DISPATCH_FLOATING_TYPES(boxes.scalar_type(), "nms_cpu", [&] {
     const scalar_t* p = b.data_ptr<scalar_t>();
     const scalar_t off = static_cast<scalar_t>(offset);
-    std::vector<scalar_t> area(n);
-    for (int64_t i = 0; i < n; ++i) {
-      area[i] = (p[4 * i + 2] - p[4 * i] + off) * (p[4 * i + 3] - p[4 * i + 1] + off);
+    // The boxes in score order, one array per coordinate: the inner loop below reads them
+    // contiguously and has no branch, so the compiler vectorises it.
+    std::vector<scalar_t> x1(n), y1(n), x2(n), y2(n), area(n);
+    for (int64_t k = 0; k < n; ++k) {
+      const scalar_t* q = p + 4 * order[k];
+      x1[k] = q[0], y1[k] = q[1], x2[k] = q[2], y2[k] = q[3];
+      area[k] = (q[2] - q[0] + off) * (q[3] - q[1] + off);
     }
     std::vector<uint8_t> suppressed(n, 0);
     const scalar_t thr = static_cast<scalar_t>(iou_threshold);
-    for (int64_t oi = 0; oi < n; ++oi) {
-      const int64_t i = order[oi];
+    for (int64_t i = 0; i < n; ++i) {
       if (suppressed[i]) continue;
-      keep.push_back(i);
+      keep.push_back(order[i]);
       if (max_output > 0 && static_cast<int64_t>(keep.size()) == max_output) break;
-      const scalar_t ix1 = p[4 * i], iy1 = p[4 * i + 1], ix2 = p[4 * i + 2], iy2 = p[4 * i + 3];
-      for (int64_t oj = oi + 1; oj < n; ++oj) {
-        const int64_t j = order[oj];
-        if (suppressed[j]) continue;
-        const scalar_t w = std::min(ix2, p[4 * j + 2]) - std::max(ix1, p[4 * j]) + off;
-        const scalar_t h = std::min(iy2, p[4 * j + 3]) - std::max(iy1, p[4 * j + 1]) + off;
-        if (w <= 0 || h <= 0) continue;
+      const scalar_t ix1 = x1[i], iy1 = y1[i], ix2 = x2[i], iy2 = y2[i], iarea = area[i];
+      for (int64_t j = i + 1; j < n; ++j) {
+        const scalar_t w = std::min(ix2, x2[j]) - std::max(ix1, x1[j]) + off;
+        const scalar_t h = std::min(iy2, y2[j]) - std::max(iy1, y1[j]) + off;
         const scalar_t inter = w * h;
-        if (inter > thr * (area[i] + area[j] - inter)) suppressed[j] = 1;  // IoU > threshold
+        // Boxes that do not overlap (w or h <= 0) are never suppressed; otherwise IoU > threshold.
+        suppressed[j] |= static_cast<uint8_t>((w > 0) & (h > 0) & (inter > thr * (iarea + area[j] - inter)));
       }
     }
   });
