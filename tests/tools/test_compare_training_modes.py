@@ -128,7 +128,7 @@ def fake_training(monkeypatch):
     clock = itertools.count(0, 60)
     monkeypatch.setattr(tool, 'scaled_iters', lambda config, budget: [])
     monkeypatch.setattr(tool, 'total_iterations', lambda config, budget: int(100 * budget))
-    monkeypatch.setattr(tool, 'config_fingerprint', lambda config, budget: f'{config} x{budget}')
+    monkeypatch.setattr(tool, 'config_fingerprint', lambda config, budget, seed=None: f'{config} x{budget}')
     monkeypatch.setattr(tool.time, 'perf_counter', lambda: next(clock))
 
 
@@ -169,7 +169,7 @@ def test_finished_runs_are_skipped_and_unfinished_ones_start_afresh(tmp_path, mo
     assert [r['mode'] for r in rows] == ['alternating', 'joint']
     assert len((tmp_path / 'curves.md').read_text().splitlines()) == 2 + 2
     # a result made from another content of its config is run again
-    monkeypatch.setattr(tool, 'config_fingerprint', lambda config, budget: 'joint changed' if 'joint' in config else
+    monkeypatch.setattr(tool, 'config_fingerprint', lambda config, budget, seed=None: 'joint changed' if 'joint' in config else
                         f'{config} x{budget}')
     fake = FakeTools()
     monkeypatch.setattr(tool, 'run', fake)
@@ -189,3 +189,13 @@ def test_the_fingerprint_follows_the_config_content(tmp_path):
     assert tool.config_fingerprint(str(copy), 2.0) == same
     assert tool.config_fingerprint(ALTERNATING, 1.0) != same
     assert tool.config_fingerprint(str(changed), 2.0) != same
+
+
+def test_a_seed_goes_to_training_and_into_the_fingerprint():
+    assert tool.run_options(ALTERNATING, 1.0) == []
+    assert tool.run_options(ALTERNATING, 1.0, 0) == ['randomness.seed=0']
+    assert tool.scaled_config(ALTERNATING, 1.0, 0).randomness.seed == 0
+    assert tool.config_fingerprint(ALTERNATING, 1.0, 0) != tool.config_fingerprint(ALTERNATING, 1.0)
+    # the configs' own seed is the same training as no --seed
+    own = tool.scaled_config(ALTERNATING, 1.0).randomness.seed
+    assert tool.config_fingerprint(ALTERNATING, 1.0, own) == tool.config_fingerprint(ALTERNATING, 1.0)

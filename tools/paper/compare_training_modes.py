@@ -2,7 +2,7 @@
 (toy-test mAP against training iterations and wall time) over several training budgets, same data,
 same stand-in weights.
 
-    python tools/paper/compare_training_modes.py [--work-dir work_dirs/curves] [--modes ...] [--budgets 1 2 4]
+    python tools/paper/compare_training_modes.py [--work-dir work_dirs/curves] [--modes ...] [--budgets 1 2 4] [--seed N]
 
 1. 4-step alternating training     configs/faster_rcnn_zf_alternating_toyvoc.py
 2. approximate joint training      configs/faster_rcnn_zf_joint_toyvoc.py
@@ -94,12 +94,18 @@ def scaled_iters(config: str, scale: float) -> list:
     return opts + _schedule_opts('param_scheduler', cfg.param_scheduler, scale, cfg.train_cfg.max_iters, n)
 
 
-def scaled_config(config: str, scale: float):
-    """``config`` loaded with ``scaled_iters(config, scale)`` applied (what tools/train.py runs)."""
+def run_options(config: str, scale: float, seed=None) -> list:
+    """The ``--cfg-options`` of a run: ``scaled_iters``, and MMEngine's ``randomness.seed`` when a
+    ``seed`` is given (else the config's)."""
+    return scaled_iters(config, scale) + ([] if seed is None else [f'randomness.seed={seed}'])
+
+
+def scaled_config(config: str, scale: float, seed=None):
+    """``config`` loaded with ``run_options(config, scale, seed)`` applied (what tools/train.py runs)."""
     from mmengine.config import Config, DictAction
     cfg = Config.fromfile(osp.join(REPO, config))
     cfg.merge_from_dict({key: DictAction._parse_iterable(value) for key, value in
-                         (opt.split('=', 1) for opt in scaled_iters(config, scale))})
+                         (opt.split('=', 1) for opt in run_options(config, scale, seed))})
     return cfg
 
 
@@ -113,10 +119,10 @@ def total_iterations(config: str, scale: float) -> int:
     return cfg.train_cfg.max_iters
 
 
-def config_fingerprint(config: str, scale: float) -> str:
+def config_fingerprint(config: str, scale: float, seed=None) -> str:
     """SHA-256 of the scaled config's content (its bases included): a finished run counts only
     while the configs still give the training it ran."""
-    text = json.dumps(scaled_config(config, scale).to_dict(), sort_keys=True, default=repr)
+    text = json.dumps(scaled_config(config, scale, seed).to_dict(), sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -137,7 +143,7 @@ def run_dir(work_dir: str, mode: str, budget: float) -> str:
     return osp.join(work_dir, mode, f'x{budget:g}')
 
 
-def train_and_test(mode: str, budget: float, work_dir: str) -> dict:
+def train_and_test(mode: str, budget: float, work_dir: str, seed=None) -> dict:
     """One run: trains ``mode`` at ``budget`` in its own folder (cleared first), times the training
     process, tests the final model; returns its row (also written to ``result.json`` there)."""
     from faster_rcnn_paper.utils import atomic_write
@@ -146,10 +152,10 @@ def train_and_test(mode: str, budget: float, work_dir: str) -> dict:
     if osp.isdir(osp.join(REPO, work)):
         shutil.rmtree(osp.join(REPO, work))  # a run that left no result: start it afresh
     os.makedirs(osp.join(REPO, work))
-    iterations, fingerprint = total_iterations(config, budget), config_fingerprint(config, budget)
+    iterations, fingerprint = total_iterations(config, budget), config_fingerprint(config, budget, seed)
     start = time.perf_counter()
     run([sys.executable, 'tools/train.py', config, '--work-dir', work, '--cfg-options',
-         *scaled_iters(config, budget), 'default_hooks.checkpoint.interval=1000000'],
+         *run_options(config, budget, seed), 'default_hooks.checkpoint.interval=1000000'],
         osp.join(REPO, work, 'train.log'))
     train_seconds = time.perf_counter() - start
     if mode == 'alternating':
@@ -170,7 +176,7 @@ def train_and_test(mode: str, budget: float, work_dir: str) -> dict:
     return row
 
 
-def finished(mode: str, budget: float, work_dir: str):
+def finished(mode: str, budget: float, work_dir: str, seed=None):
     """The row of a finished run (its ``result.json``) if the configs still give the training it
     ran (``config_fingerprint``), else None."""
     path = osp.join(REPO, run_dir(work_dir, mode, budget), 'result.json')
@@ -178,7 +184,7 @@ def finished(mode: str, budget: float, work_dir: str):
         return None
     with open(path) as f:
         result = json.load(f)
-    if result.get('config_sha256') != config_fingerprint(MODES[mode][1], budget):
+    if result.get('config_sha256') != config_fingerprint(MODES[mode][1], budget, seed):
         print(f'   {path}: made from another content of {MODES[mode][1]} (or its bases): run again', flush=True)
         return None
     return {key: result[key] for key in CSV_FIELDS}
@@ -240,7 +246,7 @@ def write_results(rows, work_dir: str) -> None:
     atomic_write(osp.join(out, 'curves.png'), plot_png(rows))
 
 
-def learning_curves(modes, budgets, work_dir: str):
+def learning_curves(modes, budgets, work_dir: str, seed=None):
     """Runs (or reads the results of) every (mode, budget); writes the curves of those that
     succeeded. Returns (rows, failures) with failures as (mode, budget, message)."""
     os.makedirs(osp.join(REPO, work_dir), exist_ok=True)
@@ -248,12 +254,12 @@ def learning_curves(modes, budgets, work_dir: str):
     for budget in budgets:
         for mode in modes:
             print(f'== {MODES[mode][0]} at {budget:g}x: {MODES[mode][1]}', flush=True)
-            row = finished(mode, budget, work_dir)
+            row = finished(mode, budget, work_dir, seed)
             if row is not None:
                 print(f"   done before: mAP {row['mAP']:.3f}; skipped", flush=True)
             else:
                 try:
-                    row = train_and_test(mode, budget, work_dir)
+                    row = train_and_test(mode, budget, work_dir, seed)
                 except Exception as error:  # noqa: BLE001  one failed run must not stop the others
                     print(f'   FAILED: {error}', flush=True)
                     failures.append((mode, budget, str(error)))
@@ -276,11 +282,14 @@ def main(argv=None):
     parser.add_argument('--modes', nargs='+', default=list(MODES), choices=list(MODES))
     parser.add_argument('--budgets', nargs='+', type=float, default=[1.0, 2.0, 4.0],
                         help="multiples of the demo configs' iterations (default: 1 2 4)")
+    parser.add_argument('--seed', type=int, default=None,
+                        help="training seed (MMEngine's randomness.seed; default: the configs'); "
+                        "the demo trains with its --seed, 0 by default")
     args = parser.parse_args(argv)
     if any(b <= 0 for b in args.budgets):
         parser.error(f'--budgets must be positive, got {args.budgets}')
     check_configs(args.modes)
-    return 1 if learning_curves(args.modes, args.budgets, args.work_dir)[1] else 0
+    return 1 if learning_curves(args.modes, args.budgets, args.work_dir, args.seed)[1] else 0
 
 
 def mode_problem(mode: str, cfg) -> str:
