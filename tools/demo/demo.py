@@ -87,12 +87,14 @@ def run(script: str, argv: list):
         gc.collect()  # the phase's model, data loaders and worker processes
 
 
-def run_once(output, script, argv):
-    """Runs ``script`` unless its ``output`` exists already (so that an interrupted demo continues)."""
+def run_once(output, script, argv) -> bool:
+    """Runs ``script`` unless its ``output`` exists already (so that an interrupted demo continues);
+    returns whether it ran."""
     if osp.isfile(output):
         print(f'{output}: already there')
-    else:
-        run(script, argv)
+        return False
+    run(script, argv)
+    return True
 
 
 def voc_root(data_root: str) -> str:
@@ -294,9 +296,17 @@ def format_steps(steps: list) -> list:
     return lines
 
 
+def phase_time(seconds: float, work=None) -> str:
+    """A phase's minutes and, for ``work`` = ``(count, unit)`` (e.g. ``(300, 'iterations')``), its
+    seconds per unit: what a reader on another machine scales by."""
+    text = f'{seconds / 60:.1f} min'
+    return text if not work else f'{text} ({work[0]} {work[1]}, {seconds / work[0]:.2f} s each)'
+
+
 def summary_lines(steps: list, class_ap: dict, mean_ap: float, times: dict, total: float,
-                  recall_images: int) -> list:
-    """The demo summary: each step's contribution and speed, the final AP per class, the time per phase."""
+                  recall_images: int, work=None) -> list:
+    """The demo summary: each step's contribution and speed, the final AP per class, the time per
+    phase (with its seconds per unit for the phases in ``work``: ``{phase: (count, unit)}``)."""
     lines = ['4-step alternating training (paper §3.2), what each step gave:']
     lines += format_steps(steps)
     recall = ', '.join(f"step {s['step']}: {s['proposals']}" for s in steps if 'proposals' in s)
@@ -305,7 +315,8 @@ def summary_lines(steps: list, class_ap: dict, mean_ap: float, times: dict, tota
               f"{'class':<10} AP@0.5 (VOC07 11-point), final model"]
     lines += [f'{name:<10} {ap:.3f}' for name, ap in class_ap.items()]
     lines += [f"{'mAP':<10} {mean_ap:.3f}",
-              'time: ' + ', '.join(f'{k} {v / 60:.1f} min' for k, v in times.items()) + f'; total {total / 60:.1f} min']
+              'time: ' + ', '.join(f'{k} {phase_time(v, (work or {}).get(k))}' for k, v in times.items())
+              + f'; total {total / 60:.1f} min']
     return lines
 
 
@@ -325,6 +336,7 @@ def toy_image_size_args(config: str) -> list:
 
 
 def main(argv=None):
+    from faster_rcnn_paper.demo.stand_in_pretraining import STAND_IN_ITERS
     from faster_rcnn_paper.utils.tool_errors import tool_parser
     parser = tool_parser(__doc__)
     parser.add_argument('--data-root', default='data/toy')
@@ -334,7 +346,7 @@ def main(argv=None):
                         help="the toy data's seed (tools/demo/make_toy_voc.py); also seeds the stand-in "
                         f'pre-training (with seed + {STAND_IN_SEED_OFFSET}), the training and the evaluation')
     parser.add_argument('--num-test', type=int, default=100)
-    parser.add_argument('--pretrain-iters', type=int, default=200)
+    parser.add_argument('--pretrain-iters', type=int, default=STAND_IN_ITERS)
     parser.add_argument('--pictures', type=int, default=9, help='test images in the picture grid (3 per row)')
     parser.add_argument('--score-thr', type=float, default=0.6,
                         help='score threshold of the pictures (display only; the mAP uses every detection)')
@@ -347,11 +359,12 @@ def main(argv=None):
     parser.add_argument('--target-minutes', type=float, default=15.0, help='time the summary checks against')
     args = parser.parse_args(argv)
     from faster_rcnn_paper.engine.run_record import final_model
+    from faster_rcnn_paper.utils.tool_config import read_config
     data_root, work_dir = osp.join(REPO, args.data_root), osp.join(REPO, args.work_dir)
     if args.fresh:
         for path in (data_root, work_dir):
             shutil.rmtree(path, ignore_errors=True)
-    times = {}
+    times, work = {}, {}  # work: the phases that ran whole here, {phase: (count, unit)}
     start = time.time()
 
     banner('1/6  Toy VOC-format dataset (5 shape classes)')
@@ -365,17 +378,19 @@ def main(argv=None):
     banner('2/6  Stand-in ImageNet pre-training of ZF convs + fc6/fc7 (generated image regions)')
     t = time.time()
     weights = osp.join(data_root, 'stand_in_imagenet_zf.pth')
-    run_once(weights, 'tools/demo/pretrain_toy_backbone.py', [CONFIG, weights, '--iters', str(args.pretrain_iters),
-                                                              '--seed', str(args.seed + STAND_IN_SEED_OFFSET)])
+    if run_once(weights, 'tools/demo/pretrain_toy_backbone.py', [CONFIG, weights, '--iters', str(args.pretrain_iters),
+                                                                 '--seed', str(args.seed + STAND_IN_SEED_OFFSET)]):
+        work['pretrain'] = (args.pretrain_iters, 'iterations')
     times['pretrain'] = time.time() - t
 
     banner('3/6  Faster R-CNN, 4-step alternating training (tools/train.py)')
     t = time.time()
     final = final_model(work_dir)
     resume = ['--resume'] if osp.isfile(osp.join(work_dir, 'last_checkpoint')) else []
-    run_once(final, 'tools/train.py', [CONFIG, '--work-dir', work_dir, *resume, '--cfg-options',
-                                       *data_root_options(data_root, args.seed),
-                                       f'model.init_cfg.checkpoint={weights}'])
+    if run_once(final, 'tools/train.py', [CONFIG, '--work-dir', work_dir, *resume, '--cfg-options',
+                                          *data_root_options(data_root, args.seed),
+                                          f'model.init_cfg.checkpoint={weights}']) and not resume:
+        work['train'] = (read_config(CONFIG).train_cfg.max_iters, 'iterations')
     times['train'] = time.time() - t
 
     banner('4/6  Evaluation on the test split (tools/test.py): VOC07 11-point mAP@0.5')
@@ -385,6 +400,8 @@ def main(argv=None):
                           '--cfg-options', *data_root_options(data_root, args.seed)])
     mean_ap, class_ap = per_class_ap(CONFIG, results, data_root)
     times['test'] = time.time() - t
+    with open(test_list) as f:
+        work['test'] = (sum(1 for line in f if line.strip()), 'images')
 
     banner(f'5/6  Each step on the test split: proposal recall after steps 1 and 3 (top {RECALL_PROPOSALS}, '
            f'IoU {RECALL_IOU:g}), mAP after steps 2 and 4, s/iteration')
@@ -411,7 +428,7 @@ def main(argv=None):
 
     banner('Demo summary')
     targets = target_report(mean_ap, total / 60, args.target_map, args.target_minutes)
-    print('\n'.join(summary_lines(steps, class_ap, mean_ap, times, total, args.recall_images) + [
+    print('\n'.join(summary_lines(steps, class_ap, mean_ap, times, total, args.recall_images, work) + [
         f'pictures: {grid}   loss curve: {curve}   model: {final}'] + targets))
     summary = dict(mAP=round(mean_ap, 4), AP={k: round(v, 4) for k, v in class_ap.items()}, steps=steps,
                    seconds={k: round(v, 1) for k, v in times.items()}, total_seconds=round(total, 1),

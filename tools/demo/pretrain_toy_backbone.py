@@ -1,6 +1,6 @@
 """Stand-in ImageNet pre-training for the offline demo (see faster_rcnn_paper/demo/stand_in_pretraining.py).
 
-    python tools/demo/pretrain_toy_backbone.py CONFIG OUT [--iters 200] [--seed 7]
+    python tools/demo/pretrain_toy_backbone.py CONFIG OUT [--iters 300] [--seed 7]
 
 Two runs with one seed write the same weights (on one machine and thread count).
 
@@ -16,7 +16,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
 
 import faster_rcnn_paper  # noqa: F401  (registers the backbones)
-from faster_rcnn_paper.demo.stand_in_pretraining import pretrain_on_toy_images
+from faster_rcnn_paper.demo.stand_in_pretraining import STAND_IN_ITERS, pretrain_on_toy_images
 from faster_rcnn_paper.utils.tool_errors import run_tool, tool_parser
 from mmdet.registry import MODELS
 
@@ -33,7 +33,7 @@ def main(argv=None) -> dict:
     parser = tool_parser(__doc__)
     parser.add_argument('config', help='detector config whose backbone and fc6/fc7 to pre-train')
     parser.add_argument('out', help='output weights file (.pth)')
-    parser.add_argument('--iters', type=int, default=200)
+    parser.add_argument('--iters', type=int, default=STAND_IN_ITERS)
     parser.add_argument('--batch-size', type=int, default=2, help='images per iteration')
     parser.add_argument('--num-images', type=int, default=300, help='toy images to train on')
     parser.add_argument('--lr', type=float, default=3e-4, help='AdamW learning rate')
