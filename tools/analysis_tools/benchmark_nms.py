@@ -18,6 +18,7 @@ from mmcv.ops import nms as mmcv_nms
 
 from faster_rcnn_ops import nms
 from faster_rcnn_ops.benchmarking import STRIDE, parse_benchmark_args, timed_in_turns
+from faster_rcnn_paper.models.task_modules.prior_generators.paper_anchor_generator import paper_base_anchors
 
 IOU, OFFSET = 0.7, 1
 # (image, pre-NMS boxes kept by score (None: all), boxes kept after NMS)
@@ -25,22 +26,20 @@ WORKLOADS = [((600, 1000), None, 2000), ((600, 1000), 6000, 300), ((320, 480), N
 
 
 def rpn_boxes(height, width, generator):
-    """Boxes and scores like an RPN's output over a ``height`` x ``width`` image (see the docstring)."""
-    sizes = torch.tensor([128.0, 256.0, 512.0])
-    ratios = torch.tensor([0.5, 1.0, 2.0])
-    ws = (sizes[None, :] / ratios.sqrt()[:, None]).flatten()
-    hs = (sizes[None, :] * ratios.sqrt()[:, None]).flatten()
-    ys, xs = torch.meshgrid(torch.arange(math.ceil(height / STRIDE)) * STRIDE + STRIDE / 2,
-                            torch.arange(math.ceil(width / STRIDE)) * STRIDE + STRIDE / 2, indexing='ij')
-    cx = (xs.reshape(-1, 1) + torch.zeros(9)).flatten()
-    cy = (ys.reshape(-1, 1) + torch.zeros(9)).flatten()
-    w, h = ws.repeat(len(cx) // 9), hs.repeat(len(cx) // 9)
-    d = torch.randn(len(cx), 4, generator=generator) * 0.2
+    """Boxes and scores like an RPN's output over a ``height`` x ``width`` image (see the docstring):
+    the paper's anchors (§3.1.1: ratios 0.5 / 1 / 2, scales 8 / 16 / 32 of the stride) at every cell."""
+    ys, xs = torch.meshgrid(torch.arange(math.ceil(height / STRIDE)) * STRIDE,
+                            torch.arange(math.ceil(width / STRIDE)) * STRIDE, indexing='ij')
+    shifts = torch.stack([xs, ys, xs, ys], -1).reshape(-1, 1, 4).float()
+    anchors = (shifts + paper_base_anchors(STRIDE, (0.5, 1.0, 2.0), (8, 16, 32))).reshape(-1, 4)
+    w, h = anchors[:, 2] - anchors[:, 0] + 1, anchors[:, 3] - anchors[:, 1] + 1
+    cx, cy = anchors[:, 0] + 0.5 * w, anchors[:, 1] + 0.5 * h
+    d = torch.randn(len(anchors), 4, generator=generator) * 0.2
     cx, cy = cx + d[:, 0] * w, cy + d[:, 1] * h
     w, h = w * d[:, 2].exp(), h * d[:, 3].exp()
     boxes = torch.stack([(cx - w / 2).clamp(0, width - 1), (cy - h / 2).clamp(0, height - 1),
                          (cx + w / 2).clamp(0, width - 1), (cy + h / 2).clamp(0, height - 1)], 1)
-    return boxes, torch.rand(len(cx), generator=generator)
+    return boxes, torch.rand(len(anchors), generator=generator)
 
 
 def main(argv=None):

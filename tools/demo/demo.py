@@ -401,7 +401,8 @@ def main(argv=None):
     mean_ap, class_ap = per_class_ap(CONFIG, results, data_root)
     times['test'] = time.time() - t
     with open(test_list) as f:
-        work['test'] = (sum(1 for line in f if line.strip()), 'images')
+        test_ids = [line.strip() for line in f if line.strip()]
+    work['test'] = (len(test_ids), 'images')
 
     banner(f'5/6  Each step on the test split: proposal recall after steps 1 and 3 (top {RECALL_PROPOSALS}, '
            f'IoU {RECALL_IOU:g}), mAP after steps 2 and 4, s/iteration')
@@ -412,9 +413,7 @@ def main(argv=None):
 
     banner('6/6  Pictures of detections and the loss curve')
     t = time.time()
-    with open(test_list) as f:
-        ids = [line.strip() for line in f if line.strip()][:args.pictures]
-    images = [osp.join(data_root, 'VOCdevkit', 'VOC2007', 'JPEGImages', f'{i}.jpg') for i in ids]
+    images = [osp.join(data_root, 'VOCdevkit', 'VOC2007', 'JPEGImages', f'{i}.jpg') for i in test_ids[:args.pictures]]
     pictures = osp.join(work_dir, 'pictures')
     run('tools/misc/infer.py', [CONFIG, final, *images, '--out-dir', pictures, '--score-thr', str(args.score_thr)])
     grid = osp.join(work_dir, 'detections_grid.png')
