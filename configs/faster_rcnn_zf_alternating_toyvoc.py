@@ -66,6 +66,8 @@ test_dataloader = val_dataloader
 #   steps 500 / 500 / 200 / 500, stand-in 200 iterations          0.783 (15.9 min)
 #   steps 400 / 350 / 200 / 600, stand-in 200 iterations          0.739
 #   steps 500 / 400 / 200 / 500, stand-in 300 iterations          0.824 (~15.1 min)
+#   steps 400 / 400 / 200 / 450, stand-in 300 iterations (this)   0.849 (14.8 min); on another CPU
+#     0.861 (10.8 min) — the same seed, other float32 rounding (docs/reliability.md)
 # — a longer stand-in buys more than the same time in step 2. At the same step-4 time, other batches
 # were worse: 1 image (64 RoIs) x 800 iterations 0.681; 2 images with 64 RoIs 0.717, with 256 RoIs
 # x 400 0.810 (the paper's 2 images x 128 RoIs kept). Step 2 is not evaluated (the paper's
