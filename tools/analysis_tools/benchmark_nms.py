@@ -10,28 +10,42 @@ boxes before timing, then timed in the same run; the ratio is mmcv's time / ours
 
     python tools/analysis_tools/benchmark_nms.py [--repeats 20] [--threads N]
 """
+import functools
 import math
+import os.path as osp
 import sys
 
 import torch
 from mmcv.ops import nms as mmcv_nms
+from mmdet.registry import TASK_UTILS
 
+import faster_rcnn_paper  # noqa: F401  (registers PaperAnchorGenerator)
 from faster_rcnn_ops import nms
-from faster_rcnn_ops.benchmarking import STRIDE, parse_benchmark_args, timed_in_turns
-from faster_rcnn_paper.models.task_modules.prior_generators.paper_anchor_generator import paper_base_anchors
+from faster_rcnn_ops.benchmarking import parse_benchmark_args, timed_in_turns
+from faster_rcnn_paper.utils.tool_config import read_config
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# The paper's anchors (§3.1.1) as the paper's model config builds them.
+PAPER_MODEL = osp.join(REPO, 'configs', '_base_', 'models', 'faster_rcnn_vgg16.py')
 
 IOU, OFFSET = 0.7, 1
 # (image, pre-NMS boxes kept by score (None: all), boxes kept after NMS)
 WORKLOADS = [((600, 1000), None, 2000), ((600, 1000), 6000, 300), ((320, 480), None, 2000), ((320, 480), 6000, 300)]
 
 
+@functools.lru_cache(maxsize=None)
+def paper_anchor_generator():
+    """The RPN's anchor generator, built from the paper's model config."""
+    return TASK_UTILS.build(read_config(PAPER_MODEL).model.rpn_head.anchor_generator)
+
+
 def rpn_boxes(height, width, generator):
     """Boxes and scores like an RPN's output over a ``height`` x ``width`` image (see the docstring):
-    the paper's anchors (§3.1.1: ratios 0.5 / 1 / 2, scales 8 / 16 / 32 of the stride) at every cell."""
-    ys, xs = torch.meshgrid(torch.arange(math.ceil(height / STRIDE)) * STRIDE,
-                            torch.arange(math.ceil(width / STRIDE)) * STRIDE, indexing='ij')
-    shifts = torch.stack([xs, ys, xs, ys], -1).reshape(-1, 1, 4).float()
-    anchors = (shifts + paper_base_anchors(STRIDE, (0.5, 1.0, 2.0), (8, 16, 32))).reshape(-1, 4)
+    the paper's anchors at every cell of the conv5 map."""
+    anchor_generator = paper_anchor_generator()
+    stride = anchor_generator.strides[0][0]
+    anchors = anchor_generator.single_level_grid_priors(
+        (math.ceil(height / stride), math.ceil(width / stride)), 0, device='cpu')
     w, h = anchors[:, 2] - anchors[:, 0] + 1, anchors[:, 3] - anchors[:, 1] + 1
     cx, cy = anchors[:, 0] + 0.5 * w, anchors[:, 1] + 0.5 * h
     d = torch.randn(len(anchors), 4, generator=generator) * 0.2
